@@ -1,0 +1,179 @@
+"""Chapter 10 vocabulary: channels, requests, notifications, statuses and the presets.
+
+Read this first: every other module of :mod:`reference.notification` speaks in these types.
+
+The flow (알림 시스템 흐름)::
+
+    service ──HMAC──▶ Notification API ─ validate ─ contacts ─ settings ─ rate limit ─ render
+                                                                                   │ one job per
+                                                                                   ▼ (channel, device)
+              per-channel work queues:  ios · android · sms · email
+                                                                                   │
+                                   workers ─ dedupe ─ provider (APNs · FCM · SMS · email)
+                                      │  transient error → retry queue (backoff + jitter)
+                                      │  keeps failing   → next provider, then dead-letter + alert
+                                      ▼
+                           notification log + event tracking (opened, clicked)
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reference.core.errors import InvalidArgument
+
+__all__ = [
+    "APNS_PAYLOAD_LIMIT_BYTES",
+    "EMAIL_BODY_LIMIT_BYTES",
+    "FCM_PAYLOAD_LIMIT_BYTES",
+    "FCM_QUOTA_PER_MINUTE",
+    "IDEMPOTENCY_WINDOW_S",
+    "PAYLOAD_LIMIT_BYTES",
+    "REPLAY_WINDOW_S",
+    "RETRY_MAX_ATTEMPTS",
+    "RETRY_TOTAL_BUDGET_S",
+    "SMS_BODY_LIMIT_CHARS",
+    "Category",
+    "Channel",
+    "Job",
+    "NotificationRequest",
+    "Status",
+    "UserId",
+]
+
+UserId = str
+EventId = str
+DeviceToken = str
+
+# ── presets (sources in ../shared/FACTS.md: Knock, Novu, APNs, FCM) ─────────────────────────
+APNS_PAYLOAD_LIMIT_BYTES = 4096  # APNs rejects a larger JSON payload
+FCM_PAYLOAD_LIMIT_BYTES = 4096  # FCM data+notification payload limit
+SMS_BODY_LIMIT_CHARS = 1600  # a gateway splits into <= 10 segments of 160 GSM-7 chars
+EMAIL_BODY_LIMIT_BYTES = 102_400  # Gmail clips HTML bodies larger than ~102 KB
+FCM_QUOTA_PER_MINUTE = 600_000  # default FCM project quota
+RETRY_MAX_ATTEMPTS = 8  # Knock: up to 8 attempts ...
+RETRY_TOTAL_BUDGET_S = 30 * 60  # ... over about 30 minutes
+IDEMPOTENCY_WINDOW_S = 24 * 3600  # Knock honours an idempotency key for 24 h
+REPLAY_WINDOW_S = 300  # signed API requests older/newer than 5 min are rejected
+
+
+class Channel(enum.StrEnum):
+    """A delivery channel; each has its own queue and workers and scales on its own."""
+
+    IOS_PUSH = "ios"
+    ANDROID_PUSH = "android"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+PAYLOAD_LIMIT_BYTES: Mapping[Channel, int] = {
+    Channel.IOS_PUSH: APNS_PAYLOAD_LIMIT_BYTES,
+    Channel.ANDROID_PUSH: FCM_PAYLOAD_LIMIT_BYTES,
+    Channel.SMS: SMS_BODY_LIMIT_CHARS * 4,  # UTF-8 worst case; the char limit is checked too
+    Channel.EMAIL: EMAIL_BODY_LIMIT_BYTES,
+}
+
+
+class Category(enum.StrEnum):
+    """What a notification is about; users opt in or out per category."""
+
+    SECURITY = "security"  # always critical-eligible: password reset, new login
+    TRANSACTIONAL = "transactional"  # receipts, shipping
+    SOCIAL = "social"  # likes, comments, follows
+    MARKETING = "marketing"  # promotions
+
+
+class Status(enum.StrEnum):
+    """A notification's delivery state (separate from engagement: opened, clicked)."""
+
+    ACCEPTED = "accepted"
+    QUEUED = "queued"
+    DEFERRED = "deferred"  # quiet hours / send window: will be queued later, never dropped
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"  # the provider reported it reached the device/inbox
+    FAILED = "failed"  # one attempt failed; a retry may follow
+    DEAD_LETTERED = "dead_lettered"  # out of attempts or permanent failure; alert raised
+    SUPPRESSED = "suppressed"  # deliberately not sent, always with a reason
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRequest:
+    """What a calling service asks for: notify ``user_id`` about ``event_id``.
+
+    ``event_id`` is the idempotency key: the same event sent twice has one effect per
+    (event, channel, device).
+    """
+
+    event_id: EventId
+    user_id: UserId
+    template: str
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    channels: tuple[Channel, ...] = (Channel.IOS_PUSH, Channel.ANDROID_PUSH, Channel.EMAIL)
+    category: Category = Category.TRANSACTIONAL
+    critical: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One unit of delivery work on a channel queue: one rendered message to one address.
+
+    ``address`` is a device token (push), a phone number (SMS) or an email address.
+    ``dedupe_key`` names the effect that must happen at most once: (event, channel, address).
+    """
+
+    notification_id: str
+    event_id: EventId
+    user_id: UserId
+    channel: Channel
+    address: str
+    title: str
+    body: str
+    category: Category
+    critical: bool
+    accepted_at: float
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.event_id}|{self.channel}|{self.address}"
+
+    def to_json(self) -> str:
+        """Serialise for a work queue (the queue stores strings)."""
+        return json.dumps(
+            {
+                "notification_id": self.notification_id,
+                "event_id": self.event_id,
+                "user_id": self.user_id,
+                "channel": self.channel.value,
+                "address": self.address,
+                "title": self.title,
+                "body": self.body,
+                "category": self.category.value,
+                "critical": self.critical,
+                "accepted_at": self.accepted_at,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Job:
+        """Inverse of :meth:`to_json`; a malformed body raises InvalidArgument."""
+        try:
+            raw = json.loads(text)
+            return cls(
+                notification_id=str(raw["notification_id"]),
+                event_id=str(raw["event_id"]),
+                user_id=str(raw["user_id"]),
+                channel=Channel(raw["channel"]),
+                address=str(raw["address"]),
+                title=str(raw["title"]),
+                body=str(raw["body"]),
+                category=Category(raw["category"]),
+                critical=bool(raw["critical"]),
+                accepted_at=float(raw["accepted_at"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidArgument(f"job body is not a valid Job: {exc}") from exc
