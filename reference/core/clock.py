@@ -21,7 +21,7 @@ Examples
 >>> clock.advance(-1)
 Traceback (most recent call last):
 ...
-reference.core.errors.InvalidArgument: seconds=-1 is invalid: expected a number >= 0 (a clock only moves forward; use set_to() to model a rollback)
+reference.core.errors.InvalidArgument: seconds=-1 is invalid: expected a number >= 0 (use ...
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class FakeClock:
             raise InvalidArgument.bad_value(
                 "seconds",
                 seconds,
-                "a number >= 0 (a clock only moves forward; use set_to() to model a rollback)",
+                "a number >= 0 (use set_to() to model a rollback)",
             )
         self._us += us
 

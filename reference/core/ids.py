@@ -196,6 +196,7 @@ class SnowflakeGenerator:
 
     __slots__ = (
         "_clock",
+        "_issued",
         "_last_ms",
         "_policy",
         "_prefix",
@@ -203,7 +204,6 @@ class SnowflakeGenerator:
         "_rollbacks_refused",
         "_seq_waits",
         "_sequence",
-        "_issued",
         "datacenter_id",
         "epoch_ms",
         "max_rollback_wait_ms",

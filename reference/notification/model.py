@@ -4,11 +4,11 @@ Read this first: every other module of :mod:`reference.notification` speaks in t
 
 The flow (알림 시스템 흐름)::
 
-    service ──HMAC──▶ Notification API ─ validate ─ contacts ─ settings ─ rate limit ─ render
-                                                                                   │ one job per
-                                                                                   ▼ (channel, device)
+    service ─HMAC─▶ Notification API ─ validate ─ contacts ─ settings ─ rate limit ─ render
+                                                                           │ one job per
+                                                                           ▼ (channel, address)
               per-channel work queues:  ios · android · sms · email
-                                                                                   │
+                                                                           │
                                    workers ─ dedupe ─ provider (APNs · FCM · SMS · email)
                                       │  transient error → retry queue (backoff + jitter)
                                       │  keeps failing   → next provider, then dead-letter + alert
