@@ -22,7 +22,7 @@ import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from reference.core.errors import InvalidArgument
 
@@ -40,6 +40,9 @@ __all__ = [
     "Category",
     "Channel",
     "Job",
+    "StatusChange",
+    "StatusRecorder",
+    "queue_name",
     "NotificationRequest",
     "Status",
     "UserId",
@@ -135,6 +138,9 @@ class Job:
     category: Category
     critical: bool
     accepted_at: float
+    template: str = ""
+    attempt: int = 1  # 1 on the first try; the retry path re-schedules with attempt + 1
+    provider_index: int = 0  # position in the channel's ordered provider fallback list
 
     @property
     def dedupe_key(self) -> str:
@@ -154,6 +160,9 @@ class Job:
                 "category": self.category.value,
                 "critical": self.critical,
                 "accepted_at": self.accepted_at,
+                "template": self.template,
+                "attempt": self.attempt,
+                "provider_index": self.provider_index,
             },
             sort_keys=True,
         )
@@ -174,6 +183,40 @@ class Job:
                 category=Category(raw["category"]),
                 critical=bool(raw["critical"]),
                 accepted_at=float(raw["accepted_at"]),
+                template=str(raw.get("template", "")),
+                attempt=int(raw.get("attempt", 1)),
+                provider_index=int(raw.get("provider_index", 0)),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidArgument(f"job body is not a valid Job: {exc}") from exc
+
+
+WORKER_GROUP = "workers"  # the consumer group every channel's workers share
+
+
+def queue_name(channel: Channel) -> str:
+    """The work queue of one channel (each channel scales on its own)."""
+    return f"notify.{channel.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One line of the notification log: ``notification_id`` entered ``status`` at ``at``.
+
+    ``reason`` is required for SUPPRESSED, DEFERRED, FAILED and DEAD_LETTERED.
+    """
+
+    notification_id: str
+    event_id: EventId
+    user_id: UserId
+    channel: Channel
+    template: str
+    status: Status
+    at: float
+    reason: str = ""
+
+
+class StatusRecorder(Protocol):
+    """Where state changes go (the notification log implements it)."""
+
+    def record(self, change: StatusChange) -> None: ...
