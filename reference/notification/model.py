@@ -37,15 +37,16 @@ __all__ = [
     "RETRY_MAX_ATTEMPTS",
     "RETRY_TOTAL_BUDGET_S",
     "SMS_BODY_LIMIT_CHARS",
+    "WORKER_GROUP",
     "Category",
     "Channel",
     "Job",
-    "StatusChange",
-    "StatusRecorder",
-    "queue_name",
     "NotificationRequest",
     "Status",
+    "StatusChange",
+    "StatusRecorder",
     "UserId",
+    "queue_name",
 ]
 
 UserId = str
