@@ -25,7 +25,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 $(JUPYTER_ROOT_FLAG) notebooks/00_start_here.ipynb
 
 lint: $(STAMP)
-	$(BIN)/ruff check reference exercises tests benchmarks
+	$(BIN)/ruff check reference exercises tests benchmarks tools
 	$(BIN)/mypy reference
 
 unit: $(STAMP)
@@ -45,7 +45,7 @@ grade: $(STAMP)
 	$(BIN)/python -m exercises.grade $(if $(CHAPTER),--chapter $(CHAPTER),)
 
 notebooks: $(STAMP)
-	$(BIN)/python -m reference.tools.run_notebooks notebooks
+	$(BIN)/python tools/execute_notebooks.py $(or $(NB),notebooks)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
