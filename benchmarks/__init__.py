@@ -1,0 +1,1 @@
+"""Throughput benchmarks for the lab (``python -m benchmarks``), reported as ratios."""

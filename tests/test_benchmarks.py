@@ -1,0 +1,41 @@
+"""The benchmark runner works end to end (tiny workloads; figures are reported, never judged)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.__main__ import main
+from benchmarks.harness import Figure, measure
+
+
+def test_measure_reports_operations_per_second_of_the_best_repeat() -> None:
+    calls: list[int] = []
+    rate = measure(calls.append, 1000, repeats=2)
+    assert calls == [1000, 1000]
+    assert rate > 0
+
+
+def test_ids_suite_prints_ratios_and_writes_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bench.json"
+    assert main(["--only", "ids", "--scale", "0.02", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "calibration loop" in printed
+    assert "snowflake ids/s" in printed
+    assert "layout limit 4096/ms" in printed
+    data = json.loads(out.read_text())
+    (figure,) = [Figure(**f) for f in data["figures"]]
+    assert figure.vs_calibration == pytest.approx(figure.ops_per_s / data["calibration_ops_per_s"])
+    assert figure.vs_baseline == pytest.approx(figure.ops_per_s / 4_096_000)
+
+
+def test_a_non_positive_scale_is_refused_with_a_clear_message(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--scale", "0"])
+    assert "--scale must be > 0" in capsys.readouterr().err
