@@ -73,7 +73,11 @@ class SystemClock:
 def _to_us(seconds: float, name: str) -> int:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         raise InvalidArgument.bad_value(name, seconds, "a number of seconds")
-    if not math.isfinite(seconds):
+    try:
+        us = float(seconds) * _US_PER_S
+    except OverflowError:  # an int too large for a float
+        us = math.inf
+    if not math.isfinite(us):
         raise InvalidArgument.bad_value(name, seconds, "a finite number of seconds")
     return round(seconds * _US_PER_S)
 

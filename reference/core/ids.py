@@ -252,28 +252,36 @@ class SnowflakeGenerator:
             If the clock is behind the last issued millisecond (policy ``"refuse"``, or a
             rollback longer than ``max_rollback_wait_ms`` under ``"wait"``).
         InvalidArgument
-            If the clock has run past the 41-bit range of the epoch (~69 years).
+            If the clock has run past the 41-bit range of the epoch (~69 years), or reads a
+            time before the epoch. Either way nothing is issued and the state is unchanged.
         """
         now_ms = self._clock.now_ms()
         if now_ms < self._last_ms:
             now_ms = self._handle_rollback(now_ms)
+        sequence = 0
         if now_ms == self._last_ms:
-            self._sequence += 1
-            if self._sequence > MAX_SEQUENCE:
+            sequence = self._sequence + 1
+            if sequence > MAX_SEQUENCE:
                 self._seq_waits += 1
                 now_ms = self._wait_past(self._last_ms)
-                self._sequence = 0
-        else:
-            self._sequence = 0
+                sequence = 0
         elapsed = now_ms - self.epoch_ms
+        if elapsed < 0:
+            raise InvalidArgument(
+                f"clock reads {now_ms} ms, before epoch_ms={self.epoch_ms}: expected a clock "
+                f"at or after the epoch (ids before it would be negative)"
+            )
         if elapsed > MAX_TIMESTAMP_MS:
+            # Checked before (last_ms, sequence) change: a refused call must not reset the
+            # sequence, or a later call in the last millisecond would repeat an id.
             raise InvalidArgument(
                 f"clock is {elapsed} ms past epoch_ms={self.epoch_ms}: expected at most "
                 f"{MAX_TIMESTAMP_MS} ms (41 bits); choose a later epoch"
             )
         self._last_ms = now_ms
+        self._sequence = sequence
         self._issued += 1
-        return (elapsed << TIMESTAMP_SHIFT) | self._prefix | self._sequence
+        return (elapsed << TIMESTAMP_SHIFT) | self._prefix | sequence
 
     def _handle_rollback(self, now_ms: int) -> int:
         behind = self._last_ms - now_ms
