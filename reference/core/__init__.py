@@ -12,6 +12,8 @@ from reference.core.errors import (
     RateLimited,
     Unauthorized,
 )
+from reference.core.ids import LocalSequence, SnowflakeGenerator, decode, encode
+from reference.core.sim import FaultPlan, Simulation
 
 __all__ = [
     "BackendError",
@@ -19,11 +21,17 @@ __all__ = [
     "ClockMovedBackwards",
     "Conflict",
     "FakeClock",
+    "FaultPlan",
     "InvalidArgument",
     "LabError",
+    "LocalSequence",
     "NotFound",
     "PayloadTooLarge",
     "RateLimited",
+    "Simulation",
+    "SnowflakeGenerator",
     "SystemClock",
     "Unauthorized",
+    "decode",
+    "encode",
 ]
