@@ -29,6 +29,7 @@ SnowflakeParts(timestamp_ms=1420070400000, datacenter_id=1, worker_id=2, sequenc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from reference.core.clock import Clock
@@ -37,6 +38,7 @@ from reference.core.errors import ClockMovedBackwards, InvalidArgument
 __all__ = [
     "DATACENTER_BITS",
     "DISCORD_EPOCH_MS",
+    "FIELDS",
     "IDS_PER_MS",
     "MAX_DATACENTER_ID",
     "MAX_SEQUENCE",
@@ -51,6 +53,7 @@ __all__ = [
     "SnowflakeParts",
     "SnowflakeStatistics",
     "decode",
+    "describe",
     "encode",
 ]
 
@@ -167,6 +170,48 @@ def decode(snowflake: int, *, epoch_ms: int = TWITTER_EPOCH_MS) -> SnowflakePart
         datacenter_id=(snowflake >> DATACENTER_SHIFT) & MAX_DATACENTER_ID,
         worker_id=(snowflake >> WORKER_SHIFT) & MAX_WORKER_ID,
         sequence=snowflake & MAX_SEQUENCE,
+    )
+
+
+FIELDS: tuple[tuple[str, int], ...] = (
+    ("sign", 1),
+    ("timestamp", TIMESTAMP_BITS),
+    ("datacenter", DATACENTER_BITS),
+    ("worker", WORKER_BITS),
+    ("sequence", SEQUENCE_BITS),
+)
+"""The 64-bit layout, most significant field first: (name, width in bits)."""
+
+
+def describe(snowflake: int, *, epoch_ms: int = TWITTER_EPOCH_MS) -> str:
+    """Explain an id: its bits grouped by field, and each field's value.
+
+    Examples
+    --------
+    >>> print(describe(encode(timestamp_ms=TWITTER_EPOCH_MS + 5, datacenter_id=1,
+    ...                       worker_id=2, sequence=3)))
+    id 21110787 = 0b 0 00000000000000000000000000000000000000101 00001 00010 000000000011
+      timestamp   5 ms after the epoch = 2010-11-04T01:42:54.662Z
+      datacenter  1
+      worker      2
+      sequence    3
+    """
+    parts = decode(snowflake, epoch_ms=epoch_ms)
+    bits = format(snowflake, "064b")
+    groups, start = [], 0
+    for _, width in FIELDS:
+        groups.append(bits[start : start + width])
+        start += width
+    when = datetime.fromtimestamp(parts.timestamp_ms / 1000, tz=UTC)
+    iso = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parts.timestamp_ms % 1000:03d}Z"
+    return "\n".join(
+        [
+            f"id {snowflake} = 0b " + " ".join(groups),
+            f"  timestamp   {parts.timestamp_ms - epoch_ms} ms after the epoch = {iso}",
+            f"  datacenter  {parts.datacenter_id}",
+            f"  worker      {parts.worker_id}",
+            f"  sequence    {parts.sequence}",
+        ]
     )
 
 

@@ -349,3 +349,22 @@ def test_local_sequence_rejects_a_bad_namespace(bad: object) -> None:
 def test_local_sequence_rejects_something_that_is_not_a_counter() -> None:
     with pytest.raises(InvalidArgument, match=r"^counter=.*incr"):
         LocalSequence(object())  # type: ignore[arg-type]
+
+
+def test_describe_groups_the_bits_by_field_and_names_each_value() -> None:
+    from reference.core.ids import FIELDS, describe
+
+    snowflake = encode(
+        timestamp_ms=DISCORD_EPOCH_MS + 1234, datacenter_id=31, worker_id=0, sequence=4095,
+        epoch_ms=DISCORD_EPOCH_MS,
+    )
+    first, *rest = describe(snowflake, epoch_ms=DISCORD_EPOCH_MS).splitlines()
+    groups = first.split("0b ")[1].split()
+    assert [len(g) for g in groups] == [width for _, width in FIELDS]
+    assert int("".join(groups), 2) == snowflake
+    assert rest == [
+        "  timestamp   1234 ms after the epoch = 2015-01-01T00:00:01.234Z",
+        "  datacenter  31",
+        "  worker      0",
+        "  sequence    4095",
+    ]
