@@ -1,0 +1,86 @@
+"""Shared helpers for grader modules: deterministic hypothesis settings and a guarded clock.
+
+A grader imports what it needs from here::
+
+    from exercises.graders.support import GRADER_SETTINGS, GuardedClock
+
+Examples
+--------
+>>> clock = GuardedClock(start=1.0)
+>>> clock.now_ms()
+1000
+>>> clock.sleep(0.002)
+>>> clock.now_ms()
+1002
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, Phase, settings
+
+from reference.core.clock import FakeClock
+
+__all__ = ["GRADER_SETTINGS", "IDLE_READS_LIMIT", "GuardedClock"]
+
+GRADER_SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,  # the same examples on every run, so grade output is reproducible
+    database=None,  # write nothing into the learner's working directory
+    print_blob=False,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],  # no slow "explain"
+    suppress_health_check=[HealthCheck.too_slow],
+)
+"""Hypothesis settings every grader property uses: modest, deterministic and side-effect free."""
+
+IDLE_READS_LIMIT = 100_000
+"""Reads of a clock that has not moved before :class:`GuardedClock` calls it a busy loop."""
+
+
+class GuardedClock(FakeClock):
+    """A :class:`FakeClock` that fails a busy loop instead of hanging the grader.
+
+    A fake clock moves only when slept or advanced, so code that waits by re-reading it in a
+    loop would spin forever. After :data:`IDLE_READS_LIMIT` reads without the time moving,
+    a read raises ``AssertionError`` that explains how to wait.
+    """
+
+    __slots__ = ("_idle_reads",)
+
+    def __init__(self, start: float = 0.0) -> None:
+        super().__init__(start)
+        self._idle_reads = 0
+
+    def _count_read(self) -> None:
+        self._idle_reads += 1
+        if self._idle_reads > IDLE_READS_LIMIT:
+            self._idle_reads = 0
+            raise AssertionError(
+                f"the clock was read {IDLE_READS_LIMIT} times while time stood still: a "
+                "FakeClock moves only when you call clock.sleep(seconds) with at least a "
+                "microsecond, so wait with sleep, not with a loop that re-reads the clock"
+            )
+
+    def now(self) -> float:
+        self._count_read()
+        return super().now()
+
+    def now_ms(self) -> int:
+        self._count_read()
+        return super().now_ms()
+
+    def advance(self, seconds: float) -> None:
+        before = super().now()
+        super().advance(seconds)
+        if super().now() != before:
+            self._idle_reads = 0
+
+    def set_to(self, seconds: float) -> None:
+        before = super().now()
+        super().set_to(seconds)
+        if super().now() != before:
+            self._idle_reads = 0
+
+    def set_to_ms(self, ms: int) -> None:
+        """Jump to the start of Unix millisecond ``ms`` (backwards included)."""
+        self.set_to(ms / 1000)

@@ -1,0 +1,321 @@
+"""The exercise kit grades honestly: full marks for the reference, zero for the stubs.
+
+Grading runs pytest, so every run here is a subprocess (``python -m exercises.grade`` or a
+small script calling ``check``): a pytest run nested inside this one would share its state.
+Runs that change files work on a copy of ``exercises/`` in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import exercises.ch00_unique_ids as starter
+import reference.core.ids as solution
+from exercises.grade import chapter_of, grader_files, starters_edited
+
+REPO = Path(__file__).resolve().parents[1]
+GRADESCOPE_KEYS = {"score", "max_score", "tests"}
+GRADESCOPE_TEST_KEYS = {"name", "score", "max_score", "status", "output"}
+BROKEN_DECODE = """
+from reference.core.ids import *  # noqa: F403
+from reference.core.ids import SnowflakeParts, TWITTER_EPOCH_MS, decode as _decode
+
+
+def decode(snowflake, *, epoch_ms=TWITTER_EPOCH_MS):
+    parts = _decode(snowflake, epoch_ms=epoch_ms)
+    return SnowflakeParts(parts.timestamp_ms, parts.worker_id, parts.datacenter_id, parts.sequence)
+"""
+DEMO_STARTER = '''
+def double(x):
+    """Return 2 * x."""
+    raise NotImplementedError("exercise: double")
+'''
+DEMO_GRADER = """
+import pytest
+
+SOLUTION = {"double": "demo_solution:double"}
+
+
+@pytest.mark.exercise(name="demo-double", points=3, hint="multiply by two")
+def test_double_doubles(impl):
+    assert impl.double(21) == 42
+"""
+
+
+def run(*args: str, cwd: Path = REPO, pythonpath: Path | None = None) -> Any:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def grade(*args: str, **kwargs: Any) -> Any:
+    return run("-m", "exercises.grade", *args, **kwargs)
+
+
+def results(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def statuses(data: dict[str, Any]) -> dict[str, str]:
+    return {t["name"]: t["status"] for t in data["tests"]}
+
+
+def copy_of_exercises(tmp_path: Path) -> Path:
+    """A scratch tree with its own exercises/ (same starters and graders as the repo)."""
+    root = tmp_path / "lab"
+    shutil.copytree(
+        REPO / "exercises", root / "exercises", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def solution_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("solution") / "results.json"
+    proc = grade("--solution", "--expect", "full", "--json", str(out))
+    return proc, results(out)
+
+
+@pytest.fixture(scope="module")
+def starter_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
+    if starters_edited(REPO):
+        pytest.skip("exercises/ch*.py are edited in this checkout: the stubs are not untouched")
+    out = tmp_path_factory.mktemp("starter") / "results.json"
+    proc = grade("--expect", "zero", "--json", str(out))
+    return proc, results(out)
+
+
+def test_the_reference_solution_scores_full_marks(solution_run: Any) -> None:
+    proc, data = solution_run
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert data["max_score"] >= 16 and data["score"] == data["max_score"]
+    assert set(statuses(data).values()) == {"passed"}
+    assert "expect full: ok" in proc.stdout
+
+
+def test_the_untouched_starters_score_zero_with_every_grader_failing(starter_run: Any) -> None:
+    proc, data = starter_run
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert data["score"] == 0 and data["max_score"] >= 16
+    assert set(statuses(data).values()) == {"failed"}
+    assert "expect zero: ok" in proc.stdout
+    assert "hint: " in proc.stdout and "NotImplementedError: exercise:" in proc.stdout
+
+
+def test_the_score_table_is_identical_from_run_to_run_and_expect_full_fails_on_stubs(
+    starter_run: Any,
+) -> None:
+    proc, _ = starter_run
+    again = grade("--expect", "full")
+    table, _, verdict = again.stdout.partition("expect full: ")
+    assert table == proc.stdout.partition("expect zero: ")[0], "same table, same order"
+    assert again.stderr == "" == proc.stderr
+    assert again.returncode == 1
+    assert verdict.startswith("FAILED — these tests fail:\n  snowflake-encode: test_encode_")
+
+
+def test_results_json_has_the_gradescope_shape(solution_run: Any, starter_run: Any) -> None:
+    for _, data in (solution_run, starter_run):
+        assert set(data) == GRADESCOPE_KEYS
+        assert all(set(t) == GRADESCOPE_TEST_KEYS for t in data["tests"])
+        assert len({t["name"] for t in data["tests"]}) == len(data["tests"])
+        for test in data["tests"]:
+            assert test["status"] in {"passed", "failed"}
+            assert test["score"] == (test["max_score"] if test["status"] == "passed" else 0)
+            assert isinstance(test["output"], str) and test["output"]
+        assert data["score"] == sum(t["score"] for t in data["tests"])
+        assert data["max_score"] == sum(t["max_score"] for t in data["tests"])
+
+
+def test_the_ch00_exercises_are_the_ones_the_starter_announces(solution_run: Any) -> None:
+    _, data = solution_run
+    points = {t["name"]: t["max_score"] for t in data["tests"]}
+    assert {name: points[name] for name in points if name in starter.__doc__} == {
+        "snowflake-encode": 2,
+        "snowflake-decode": 2,
+        "snowflake-generator": 2,
+        "snowflake-sequence": 2,
+        "snowflake-clock-rollback": 3,
+        "snowflake-unique-k-sorted": 2,
+        "snowflake-statistics": 1,
+        "local-sequence": 2,
+    }
+
+
+def test_a_decode_that_swaps_two_fields_loses_exactly_the_decode_points(tmp_path: Path) -> None:
+    (tmp_path / "broken_ids.py").write_text(BROKEN_DECODE)
+    out = tmp_path / "results.json"
+    proc = grade(
+        "--impl", "exercises.ch00_unique_ids=broken_ids", "--json", str(out), pythonpath=tmp_path
+    )
+    data = results(out)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [n for n, s in statuses(data).items() if s == "failed"] == ["snowflake-decode"]
+    assert data["score"] == data["max_score"] - 2
+    assert "exercises.ch00_unique_ids replaced by broken_ids" in proc.stdout
+
+
+def test_expect_zero_fails_when_a_grader_passes_on_the_code_under_test() -> None:
+    proc = grade("--impl", "exercises.ch00_unique_ids=reference.core.ids", "--expect", "zero")
+    assert proc.returncode == 1
+    assert "expect zero: FAILED" in proc.stdout
+    assert "snowflake-encode: test_encode_puts_each_field_in_its_bits[timestamp]" in proc.stdout
+
+
+def test_a_new_chapter_is_discovered_by_file_name_and_the_chapter_filter_selects_it(
+    tmp_path: Path,
+) -> None:
+    root = copy_of_exercises(tmp_path)
+    (root / "exercises" / "ch98_demo.py").write_text(DEMO_STARTER)
+    (root / "exercises" / "graders" / "test_ch98_demo.py").write_text(DEMO_GRADER)
+    (root / "demo_solution.py").write_text("def double(x):\n    return 2 * x\n")
+    names = {}
+    for chapter in (None, "98"):
+        out = tmp_path / f"{chapter}.json"
+        flags = ["--chapter", chapter] if chapter else []
+        proc = grade("--solution", *flags, "--json", str(out), cwd=root)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        names[chapter] = set(statuses(results(out)))
+    assert names["98"] == {"demo-double"}
+    assert {"demo-double", "snowflake-encode", "local-sequence"} <= names[None]
+
+
+def test_a_chapter_without_exercises_grades_nothing_and_meets_no_expectation() -> None:
+    proc = grade("--chapter", "99")
+    assert (proc.returncode, proc.stdout.splitlines()[-1]) == (
+        0,
+        "No exercises found for chapter 99.",
+    )
+    assert grade("--chapter", "99", "--solution", "--expect", "full").returncode == 1
+
+
+def test_a_grader_test_without_a_marker_or_impl_stops_grading_with_exit_2(tmp_path: Path) -> None:
+    root = copy_of_exercises(tmp_path)
+    (root / "exercises" / "graders" / "test_ch98_sloppy.py").write_text(
+        "SOLUTION = 'json'\n\ndef test_unmarked(impl):\n    assert True\n\n"
+        "import pytest\n\n@pytest.mark.exercise(name='x', points=1, hint='h')\n"
+        "def test_without_impl():\n    assert True\n"
+    )
+    proc = grade("--solution", cwd=root)
+    assert proc.returncode == 2
+    assert "test_unmarked: has no @pytest.mark.exercise" in proc.stdout
+    assert "test_without_impl: a grader must test the code through the 'impl'" in proc.stdout
+
+
+CHECK_SCRIPT = """
+import pathlib
+from exercises import check
+from reference.core.errors import NotFound
+print(check("local-sequence"))
+path = pathlib.Path("exercises/ch00_unique_ids.py")
+path.write_text("from reference.core.ids import *  # a learner's finished module\\n")
+print(check("local-sequence"))
+try:
+    check("no-such-exercise")
+except NotFound as err:
+    print("NotFound:", "local-sequence" in str(err))
+"""
+
+
+def test_check_prints_one_line_and_sees_a_saved_edit_without_restarting(tmp_path: Path) -> None:
+    root = copy_of_exercises(tmp_path)
+    proc = run("-c", CHECK_SCRIPT, cwd=root)
+    assert proc.stderr == ""
+    first, first_value, second, second_value, missing = proc.stdout.splitlines()
+    assert first.startswith("✗ local-sequence: 0/2 — hint: next_id returns counter.incr(")
+    assert first_value == "False"
+    assert (second, second_value) == ("✓ local-sequence: 2/2", "True")
+    assert missing == "NotFound: True"
+
+
+def test_only_if_untouched_skips_the_zero_check_once_the_starters_are_edited(
+    tmp_path: Path,
+) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    root = copy_of_exercises(tmp_path)
+    assert starters_edited(root) is None, "outside a git repository git cannot tell"
+    git = ["git", "-c", "user.name=lab", "-c", "user.email=lab@example.invalid"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "starters"]):
+        subprocess.run([*git, *command], cwd=root, check=True, capture_output=True)
+    assert starters_edited(root) is False
+    starter_file = root / "exercises" / "ch00_unique_ids.py"
+    starter_file.write_text("from reference.core.ids import *\n")
+    assert starters_edited(root) is True
+    proc = grade("--expect", "zero", "--only-if-untouched", cwd=root)
+    assert (proc.returncode, proc.stdout.count("\n")) == (0, 1)
+    assert proc.stdout.startswith("note: exercises/ch*.py differ from git HEAD")
+    assert grade("--expect", "zero", cwd=root).returncode == 1
+
+
+def test_grader_files_are_found_by_their_chapter_prefix(tmp_path: Path) -> None:
+    for name in ("test_ch00_ids.py", "test_ch10_dedupe.py", "support.py", "conftest.py"):
+        (tmp_path / name).write_text("")
+    assert [f.name for f in grader_files(tmp_path)] == ["test_ch00_ids.py", "test_ch10_dedupe.py"]
+    assert [f.name for f in grader_files(tmp_path, chapter=10)] == ["test_ch10_dedupe.py"]
+    assert (chapter_of("ch12_sync.py"), chapter_of("test_ch1_x.py")) == (12, None)
+    (tmp_path / "test_dedupe.py").write_text("")
+    with pytest.raises(ValueError, match=r"test_dedupe\.py"):
+        grader_files(tmp_path)
+
+
+def _own_callables(module: Any) -> dict[str, Any]:
+    """Functions, classes and their public methods defined in ``module`` itself."""
+    found: dict[str, Any] = {}
+    for name in module.__all__:
+        obj = getattr(module, name)
+        if getattr(obj, "__module__", None) != module.__name__:
+            continue
+        found[name] = obj
+        if inspect.isclass(obj):
+            for attr, member in vars(obj).items():
+                if inspect.isfunction(member) and (attr == "__init__" or not attr.startswith("_")):
+                    found[f"{name}.{attr}"] = member
+    return found
+
+
+def test_the_starter_has_the_reference_names_and_signatures() -> None:
+    assert set(starter.__all__) <= set(solution.__all__)
+    mine = _own_callables(starter)
+    assert set(mine) >= {"encode", "decode", "SnowflakeGenerator.next_id", "LocalSequence.current"}
+    for qualname, obj in mine.items():
+        owner, _, attr = qualname.partition(".")
+        ref = getattr(getattr(solution, owner), attr) if attr else getattr(solution, owner)
+        if inspect.isclass(obj):
+            continue
+        assert inspect.signature(obj) == inspect.signature(ref), qualname
+
+
+def test_every_starter_body_raises_not_implemented_naming_the_exercise() -> None:
+    for qualname, obj in _own_callables(starter).items():
+        if inspect.isclass(obj):
+            continue
+        params = list(inspect.signature(obj).parameters.values())
+        args = [None for p in params if p.kind is p.POSITIONAL_OR_KEYWORD and p.default is p.empty]
+        kwargs = {p.name: None for p in params if p.kind is p.KEYWORD_ONLY and p.default is p.empty}
+        if "." in qualname:  # a method: call it on a bare instance
+            cls = getattr(starter, qualname.split(".")[0])
+            args[0] = object.__new__(cls)
+        with pytest.raises(NotImplementedError, match=r"^exercise: "):
+            obj(*args, **kwargs)
+
+
+def test_every_starter_function_documents_its_contract_and_a_hint() -> None:
+    for qualname, obj in _own_callables(starter).items():
+        doc = inspect.getdoc(obj) or ""
+        assert len(doc.splitlines()) >= 3, f"{qualname} needs a contract in its docstring"
+        if not inspect.isclass(obj):
+            assert "\nHint\n----\n" in doc, f"{qualname} needs a Hint section"
