@@ -1,0 +1,547 @@
+"""The Notification API (알림 API): from a service's signed request to jobs on channel queues.
+
+The intake side of chapter 10, stateless (every piece of state lives in the store, so any
+number of API instances can run behind a load balancer). :meth:`NotificationAPI.submit` runs
+two phases:
+
+**Check** (reads only; any failure raises and leaves the store exactly as it was)
+
+1. authenticate: app key, timestamp, HMAC signature (:mod:`.auth`);
+2. validate the request fields (:mod:`.validation`);
+3. load the user's contact info (:mod:`.contacts`) — an unknown user is NotFound;
+4. load the template, check it covers the requested channels, render it (:mod:`.templates`)
+   and check every channel's payload limit;
+5. decide per channel from the user's settings (:mod:`.settings`): send, defer, suppress.
+
+**Commit** (writes)
+
+6. claim the request's nonce (a replay stops here, still with nothing else written);
+7. per channel, in Knock's order: no contact info → suppressed; opted out → suppressed;
+   over the per-user rate limit (전송률 제한) → suppressed; else one :class:`~.model.Job`
+   per (channel, address) with a Snowflake ``notification_id``, published on the channel's
+   queue — or, inside quiet hours, scheduled on the ``deferred`` delayed queue;
+8. record ``accepted`` then ``queued`` / ``deferred`` / ``suppressed`` on the notification
+   log (every suppression with its reason).
+
+Knock renders after the rate limit; here rendering moves into the check phase because a
+missing template variable or an oversized payload must be found before the first write. The
+order in which *reasons* win is still Knock's.
+
+Choices worth knowing:
+
+- **Critical** notifications bypass opt-outs, quiet hours *and* the per-user rate limit: a
+  password-reset code must never wait or be throttled. (They still need contact info.)
+- The rate limit is counted once per (user, channel) per request, however many devices the
+  user has, for sends and deferrals alike; over the limit the channel is suppressed with
+  reason ``rate_limited:channel=...`` (throttle: drop), not queued for later.
+- **Duplicate event ids are not rejected here.** Two submissions of ``event_id`` produce two
+  sets of jobs with the same :attr:`~.model.Job.dedupe_key`; the workers' dedupe makes the
+  *effect* (the message on the phone) happen once. The intake cannot be the place for
+  exactly-once anyway: a job can still be redelivered by the queue after this point.
+- Work-queue consumer groups must exist before the first submit (a group sees only
+  messages published after it is created):
+  :func:`reference.notification.worker.ensure_groups` creates them.
+- A deferred job is released by :meth:`NotificationAPI.release_deferred` (the pump), which
+  queues it as it was decided at intake: a user who opts out during their quiet hours still
+  gets what was accepted before.
+
+Examples
+--------
+>>> import random
+>>> from reference.core.clock import FakeClock
+>>> from reference.core.ids import SnowflakeGenerator
+>>> from reference.storage import connect
+>>> from reference.notification.tracking import NotificationLog
+>>> from reference.notification.worker import ensure_groups
+>>> from reference.notification.model import WORKER_GROUP
+>>> clock = FakeClock(start=1_767_225_600.0)                  # 2026-01-01 00:00 UTC
+>>> store = connect("memory", clock=clock)
+>>> log = NotificationLog()
+>>> api = NotificationAPI.from_store(store, clock=clock, log=log,
+...                                  ids=SnowflakeGenerator(clock, worker_id=1))
+>>> ensure_groups(store.queue)
+>>> api.contacts.register_user("u42", phone="+14155550100", email="ada@example.com")
+>>> api.templates.publish("welcome", title="Welcome", body="Hi ${name}!",
+...                       channels=[Channel.SMS, Channel.EMAIL])
+1
+>>> app_key, app_secret = api.registry.create_app("signup-service", random.Random(1))
+>>> client = NotificationClient(api, app_key=app_key, app_secret=app_secret, clock=clock,
+...                             rng=random.Random(2))
+>>> receipt = client.send(NotificationRequest("evt-1", "u42", "welcome", {"name": "Ada"},
+...                                           channels=(Channel.SMS, Channel.EMAIL)))
+>>> [(e.channel.value, e.address, e.status.value) for e in receipt.entries]
+[('sms', '+14155550100', 'queued'), ('email', 'ada@example.com', 'queued')]
+>>> store.queue.statistics(queue_name(Channel.SMS), WORKER_GROUP).depth
+1
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Protocol
+
+from reference.core.clock import Clock
+from reference.core.errors import InvalidArgument
+from reference.core.ids import SnowflakeGenerator
+from reference.notification.auth import (
+    AppRegistry,
+    RequestVerifier,
+    SignedRequest,
+    new_nonce,
+    sign,
+)
+from reference.notification.contacts import ContactBook
+from reference.notification.delayed import DelayedQueue
+from reference.notification.model import (
+    Channel,
+    Job,
+    NotificationRequest,
+    Status,
+    StatusChange,
+    StatusRecorder,
+    queue_name,
+)
+from reference.notification.settings import Decision, Defer, SettingsStore, Suppress, decide
+from reference.notification.templates import TemplateStore, render_template
+from reference.notification.validation import (
+    check_content,
+    encode_request,
+    parse_request,
+    require_template_channels,
+)
+from reference.storage.ports import KeyValue, Timeline, WorkQueue
+
+__all__ = [
+    "API_PATH",
+    "DEFERRED_QUEUE",
+    "APIStatistics",
+    "NotificationAPI",
+    "NotificationClient",
+    "RateDecisionLike",
+    "RateLimiterLike",
+    "Receipt",
+    "ReceiptEntry",
+    "StoreLike",
+]
+
+API_PATH = "/v1/notifications"
+DEFERRED_QUEUE = "deferred"  # the DelayedQueue name for quiet-hours deferrals
+
+
+class RateDecisionLike(Protocol):
+    """What the API reads from a rate limiter's answer."""
+
+    @property
+    def allowed(self) -> bool: ...
+
+    @property
+    def retry_after_s(self) -> float: ...
+
+
+class RateLimiterLike(Protocol):
+    """The per-user limiter the API asks (``reference.notification.ratelimit.RateLimiter``)."""
+
+    def acquire(self, key: str) -> RateDecisionLike: ...
+
+
+class StoreLike(Protocol):
+    """The parts of a connected store (``reference.storage.connect``) the API uses."""
+
+    @property
+    def kv(self) -> KeyValue: ...
+
+    @property
+    def timeline(self) -> Timeline: ...
+
+    @property
+    def queue(self) -> WorkQueue: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptEntry:
+    """The outcome for one (channel, address); ``address`` is "" when the user has none.
+
+    ``status`` is QUEUED, DEFERRED (``due_at`` says until when) or SUPPRESSED (``reason``
+    says why: ``no_contact:...``, ``opted_out:...``, ``rate_limited:...``).
+    """
+
+    channel: Channel
+    address: str
+    notification_id: str
+    status: Status
+    reason: str = ""
+    due_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What ``submit`` answers: the request's identity and one entry per (channel, address)."""
+
+    event_id: str
+    user_id: str
+    app_name: str
+    accepted_at: float
+    entries: tuple[ReceiptEntry, ...]
+
+    def with_status(self, status: Status) -> tuple[ReceiptEntry, ...]:
+        """The entries that ended in ``status``."""
+        return tuple(e for e in self.entries if e.status is status)
+
+
+@dataclass(frozen=True, slots=True)
+class APIStatistics:
+    """What this API instance has done (entries count (channel, address) outcomes)."""
+
+    requests: int
+    rejected: int
+    accepted: int
+    queued: int
+    deferred: int
+    suppressed: int
+    rate_limited: int
+    released: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    channel: Channel
+    addresses: tuple[str, ...]
+    decision: Decision
+
+
+class NotificationAPI:
+    """Accept signed notification requests and turn them into per-channel jobs.
+
+    Parameters
+    ----------
+    clock : Clock
+        The injected clock (``accepted_at``, quiet hours, the replay window).
+    verifier : RequestVerifier
+        Authentication.
+    contacts, templates, settings : ContactBook, TemplateStore, SettingsStore
+        Where addresses, wording and preferences come from.
+    queue : WorkQueue
+        The work-queue port; jobs go to ``queue_name(channel)``.
+    deferred : DelayedQueue
+        Where quiet-hours jobs wait (name :data:`DEFERRED_QUEUE`).
+    log : StatusRecorder
+        The notification log (``reference.notification.tracking.NotificationLog``).
+    ids : SnowflakeGenerator
+        Issues ``notification_id`` values (one per (channel, address) outcome).
+    limiter : RateLimiterLike or None
+        Per-user limit, asked with key ``"<user_id>|<channel>"``; None means no limit.
+
+    Notes
+    -----
+    ``submit`` costs: a handful of reads (app, contacts, template, settings), then per
+    channel one limiter call and per address one publish (or one ZADD) and two log records.
+    Nothing is cached between requests: that is what makes the instance stateless.
+    """
+
+    __slots__ = (
+        "_clock",
+        "_counts",
+        "_deferred",
+        "_ids",
+        "_limiter",
+        "_log",
+        "_queue",
+        "contacts",
+        "registry",
+        "settings",
+        "templates",
+        "verifier",
+    )
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        verifier: RequestVerifier,
+        contacts: ContactBook,
+        templates: TemplateStore,
+        settings: SettingsStore,
+        queue: WorkQueue,
+        deferred: DelayedQueue,
+        log: StatusRecorder,
+        ids: SnowflakeGenerator,
+        limiter: RateLimiterLike | None = None,
+    ) -> None:
+        checks: list[tuple[str, object, type | tuple[type, ...]]] = [
+            ("clock", clock, Clock),
+            ("verifier", verifier, RequestVerifier),
+            ("contacts", contacts, ContactBook),
+            ("templates", templates, TemplateStore),
+            ("settings", settings, SettingsStore),
+            ("queue", queue, WorkQueue),
+            ("deferred", deferred, DelayedQueue),
+            ("ids", ids, SnowflakeGenerator),
+        ]
+        for name, value, kind in checks:
+            if not isinstance(value, kind):
+                raise InvalidArgument.bad_value(name, value, f"a {getattr(kind, '__name__', kind)}")
+        if not callable(getattr(log, "record", None)):
+            raise InvalidArgument.bad_value("log", log, "a StatusRecorder with record(change)")
+        if limiter is not None and not callable(getattr(limiter, "acquire", None)):
+            raise InvalidArgument.bad_value("limiter", limiter, "a limiter with acquire(key)")
+        self._clock = clock
+        self.verifier = verifier
+        self.registry = verifier.registry
+        self.contacts = contacts
+        self.templates = templates
+        self.settings = settings
+        self._queue = queue
+        self._deferred = deferred
+        self._log = log
+        self._ids = ids
+        self._limiter = limiter
+        self._counts = dict.fromkeys(APIStatistics.__dataclass_fields__, 0)
+
+    @classmethod
+    def from_store(
+        cls,
+        store: StoreLike,
+        *,
+        clock: Clock,
+        log: StatusRecorder,
+        ids: SnowflakeGenerator,
+        limiter: RateLimiterLike | None = None,
+    ) -> NotificationAPI:
+        """Wire every intake component onto one connected store."""
+        registry = AppRegistry(store.kv)
+        return cls(
+            clock=clock,
+            verifier=RequestVerifier(registry, store.kv, store.timeline),
+            contacts=ContactBook(store.kv),
+            templates=TemplateStore(store.kv),
+            settings=SettingsStore(store.kv),
+            queue=store.queue,
+            deferred=DelayedQueue(store.timeline, name=DEFERRED_QUEUE),
+            log=log,
+            ids=ids,
+            limiter=limiter,
+        )
+
+    # ── submit ──────────────────────────────────────────────────────────────────────────
+
+    def submit(self, signed: SignedRequest) -> Receipt:
+        """Authenticate, validate, decide and enqueue one notification request.
+
+        Returns
+        -------
+        Receipt
+            One entry per (channel, address), in the request's channel order.
+
+        Raises
+        ------
+        Unauthorized
+            Bad credentials, signature, timestamp, or a replayed nonce.
+        InvalidArgument
+            A malformed request, a template without a requested channel, a missing template
+            variable; :class:`~reference.core.errors.PayloadTooLarge` for an oversized one.
+        NotFound
+            An unknown user or template.
+
+        In every case nothing is queued, scheduled, rate-counted or logged.
+        """
+        self._counts["requests"] += 1
+        now = self._clock.now()
+        try:
+            caller = self.verifier.check(signed, now)
+            request = parse_request(signed.body)
+            contacts = self.contacts.get(request.user_id)
+            template = self.templates.get(request.template)
+            require_template_channels(template, request.channels)
+            rendered = render_template(template, request.variables)
+            prefs = self.settings.get(request.user_id)
+            plans = []
+            for channel in request.channels:
+                check_content(channel, rendered.title, rendered.body)
+                decision = decide(
+                    prefs,
+                    channel=channel,
+                    category=request.category,
+                    critical=request.critical,
+                    now=now,
+                )
+                plans.append(_Plan(channel, contacts.addresses(channel), decision))
+            self.verifier.claim_nonce(caller, now)  # the first write
+        except Exception:
+            self._counts["rejected"] += 1
+            raise
+        self._counts["accepted"] += 1
+        entries: list[ReceiptEntry] = []
+        for plan in plans:
+            entries.extend(self._commit(plan, request, rendered.title, rendered.body, now))
+        return Receipt(
+            event_id=request.event_id,
+            user_id=request.user_id,
+            app_name=caller.app_name,
+            accepted_at=now,
+            entries=tuple(entries),
+        )
+
+    def _suppression(self, plan: _Plan, request: NotificationRequest) -> str | None:
+        channel = plan.channel.value
+        if not plan.addresses:
+            return f"no_contact:channel={channel}"
+        if isinstance(plan.decision, Suppress):
+            return plan.decision.reason
+        if self._limiter is not None and not request.critical:
+            verdict = self._limiter.acquire(f"{request.user_id}|{channel}")
+            if not verdict.allowed:
+                self._counts["rate_limited"] += 1
+                return f"rate_limited:channel={channel}"
+        return None
+
+    def _commit(
+        self, plan: _Plan, request: NotificationRequest, title: str, body: str, now: float
+    ) -> list[ReceiptEntry]:
+        reason = self._suppression(plan, request)
+        entries = []
+        for address in plan.addresses or ("",):
+            job = Job(
+                notification_id=str(self._ids.next_id()),
+                event_id=request.event_id,
+                user_id=request.user_id,
+                channel=plan.channel,
+                address=address,
+                title=title,
+                body=body,
+                category=request.category,
+                critical=request.critical,
+                accepted_at=now,
+                template=request.template,
+            )
+            self._record(job, Status.ACCEPTED, now)
+            if reason is not None:
+                entry = ReceiptEntry(
+                    plan.channel, address, job.notification_id, Status.SUPPRESSED, reason
+                )
+                self._counts["suppressed"] += 1
+            elif isinstance(plan.decision, Defer):
+                self._deferred.schedule(job.to_json(), due_at=plan.decision.until)
+                entry = ReceiptEntry(
+                    plan.channel,
+                    address,
+                    job.notification_id,
+                    Status.DEFERRED,
+                    plan.decision.reason,
+                    plan.decision.until,
+                )
+                self._counts["deferred"] += 1
+            else:
+                self._queue.publish(queue_name(plan.channel), job.to_json())
+                entry = ReceiptEntry(plan.channel, address, job.notification_id, Status.QUEUED)
+                self._counts["queued"] += 1
+            self._record(job, entry.status, now, entry.reason)
+            entries.append(entry)
+        return entries
+
+    def _record(self, job: Job, status: Status, at: float, reason: str = "") -> None:
+        self._log.record(
+            StatusChange(
+                notification_id=job.notification_id,
+                event_id=job.event_id,
+                user_id=job.user_id,
+                channel=job.channel,
+                template=job.template,
+                status=status,
+                at=at,
+                reason=reason,
+            )
+        )
+
+    # ── the deferral pump ───────────────────────────────────────────────────────────────
+
+    def release_deferred(self, *, limit: int | None = None) -> tuple[Job, ...]:
+        """Queue every deferred job that is due on the clock; record ``queued`` for each.
+
+        Returns
+        -------
+        tuple of Job
+            The jobs released, earliest due first.
+
+        Notes
+        -----
+        One range scan plus, per job, one ZREM, one publish and one log record. The job is
+        removed from the delayed queue before it is published: two pumps racing cannot both
+        release it, and a crash between the two would lose it — the usual fix is a
+        transaction (MULTI or a Lua script) around both, which the ports do not offer.
+        """
+        now = self._clock.now()
+        released = []
+        for item in self._deferred.pop_due(now=now, limit=limit):
+            job = Job.from_json(item)
+            self._queue.publish(queue_name(job.channel), item)
+            self._record(job, Status.QUEUED, now, "released:quiet_hours_ended")
+            released.append(job)
+        self._counts["released"] += len(released)
+        return tuple(released)
+
+    def next_release_at(self) -> float | None:
+        """When the earliest deferred job falls due (None if none is waiting)."""
+        return self._deferred.next_due_at()
+
+    def statistics(self) -> APIStatistics:
+        return APIStatistics(**self._counts)
+
+    def __repr__(self) -> str:
+        return "NotificationAPI()"
+
+
+class NotificationClient:
+    """What a calling service uses: ``client.send(request)`` signs and submits it.
+
+    Parameters
+    ----------
+    api : NotificationAPI
+        The API to call (in-process: there is no network in the lab).
+    app_key, app_secret : str
+        The credentials :meth:`~.auth.AppRegistry.create_app` returned.
+    clock : Clock
+        Stamps each request.
+    rng : random.Random
+        Draws each request's nonce (seeded, for reproducible runs).
+    """
+
+    __slots__ = ("_api", "_clock", "_rng", "app_key", "app_secret")
+
+    def __init__(
+        self,
+        api: NotificationAPI,
+        *,
+        app_key: str,
+        app_secret: str,
+        clock: Clock,
+        rng: random.Random,
+    ) -> None:
+        if not isinstance(api, NotificationAPI):
+            raise InvalidArgument.bad_value("api", api, "a NotificationAPI")
+        if not isinstance(rng, random.Random):
+            raise InvalidArgument.bad_value("rng", rng, "a random.Random (seeded)")
+        self._api = api
+        self._clock = clock
+        self._rng = rng
+        self.app_key = app_key
+        self.app_secret = app_secret
+
+    def sign(self, request: NotificationRequest) -> SignedRequest:
+        """The signed request ``send`` would submit (to inspect, tamper with or replay)."""
+        return sign(
+            app_key=self.app_key,
+            app_secret=self.app_secret,
+            method="POST",
+            path=API_PATH,
+            body=encode_request(request),
+            timestamp=self._clock.now(),
+            nonce=new_nonce(self._rng),
+        )
+
+    def send(self, request: NotificationRequest) -> Receipt:
+        """Sign ``request`` and submit it; the API's errors propagate unchanged."""
+        return self._api.submit(self.sign(request))
+
+    def __repr__(self) -> str:
+        return f"NotificationClient(app_key={self.app_key!r})"
