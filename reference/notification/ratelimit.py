@@ -35,7 +35,6 @@ RateLimiterStatistics(allowed=3, denied=1, trimmed=2)
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -46,7 +45,6 @@ from reference.storage.ports import Timeline
 __all__ = ["RateDecision", "RateLimiter", "RateLimiterStatistics"]
 
 _US_PER_S = 1_000_000
-_member_ids = itertools.count(1)  # unique entry names across every limiter of this process
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +174,9 @@ class RateLimiter:
             self._trimmed += self._timeline.remove(zkey, *(member for member, _ in expired))
         in_window = self._timeline.size(zkey)
         if in_window < self._limit:
-            self._timeline.add(zkey, {f"{now_us}-{next(_member_ids)}": float(now_us)})
+            # entries stamped with the same microsecond are told apart by the window's size,
+            # which only grows between them (trimming never reaches the current instant)
+            self._timeline.add(zkey, {f"{now_us}-{in_window}": float(now_us)})
             self._allowed += 1
             return RateDecision(allowed=True, retry_after_s=0.0,
                                 remaining=self._limit - in_window - 1)
