@@ -1,0 +1,137 @@
+"""Argument checks shared by every backend, so bad input fails the same way everywhere.
+
+Each check raises :class:`~reference.core.errors.InvalidArgument` with the standard
+``name=got is invalid: expected ...`` message and returns the checked value. Backends call
+them *before* touching their data, so a rejected call has written nothing.
+
+Examples
+--------
+>>> check_score("score", 3)
+3.0
+>>> check_score("score", 2**60)
+Traceback (most recent call last):
+...
+reference.core.errors.InvalidArgument: score=1152921504606846976 is invalid: expected a finite ...
+>>> check_name("queue", "notify.ios")
+'notify.ios'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+
+from reference.core.errors import InvalidArgument
+from reference.storage.ports import MAX_EXACT_SCORE
+
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "check_bound",
+    "check_int",
+    "check_key",
+    "check_keys",
+    "check_name",
+    "check_namespace",
+    "check_score",
+    "check_seconds",
+    "check_str",
+    "check_str_mapping",
+]
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1  # Redis counters are signed 64-bit integers
+
+_NAMESPACE = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def check_str(name: str, value: object) -> str:
+    """Any string (values, message bodies, members, fields)."""
+    if not isinstance(value, str):
+        raise InvalidArgument.bad_value(name, value, "a str")
+    return value
+
+
+def check_key(name: str, value: object) -> str:
+    """A non-empty string key."""
+    if not isinstance(value, str) or not value:
+        raise InvalidArgument.bad_value(name, value, "a non-empty str")
+    return value
+
+
+def check_keys(name: str, values: tuple[object, ...]) -> tuple[str, ...]:
+    """Several keys (for ``delete``)."""
+    return tuple(check_key(name, value) for value in values)
+
+
+def check_name(name: str, value: object) -> str:
+    """A queue, group or consumer name: non-empty, no braces (they would break hash tags)."""
+    if not isinstance(value, str) or not value or "{" in value or "}" in value:
+        raise InvalidArgument.bad_value(name, value, "a non-empty str without '{' or '}'")
+    return value
+
+
+def check_namespace(value: object) -> str:
+    """A key prefix: letters, digits and ``_ . -`` (no colon, glob or hash-tag characters)."""
+    if not isinstance(value, str) or not _NAMESPACE.fullmatch(value):
+        raise InvalidArgument.bad_value(
+            "namespace", value, "a non-empty str of letters, digits and _ . -"
+        )
+    return value
+
+
+def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    """An int (not a bool) in ``low..high`` (no upper limit if ``high`` is None)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        upper = "" if high is None else f"..{high}"
+        expected = f"an int >= {low}" if high is None else f"an int in {low}{upper}"
+        raise InvalidArgument.bad_value(name, value, expected)
+    return value
+
+
+def check_score(name: str, value: object) -> float:
+    """A score to store: a finite number within +-2**53, where doubles are exact."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgument.bad_value(name, value, "a number")
+    if not (math.isfinite(value) and -MAX_EXACT_SCORE <= value <= MAX_EXACT_SCORE):
+        raise InvalidArgument.bad_value(
+            name, value, f"a finite number within +-2**53 (+-{MAX_EXACT_SCORE})"
+        )
+    return float(value)
+
+
+def check_seconds(name: str, value: object) -> float:
+    """A duration: a finite number of seconds >= 0."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise InvalidArgument.bad_value(name, value, "a finite number of seconds >= 0")
+    return float(value)
+
+
+def check_bound(name: str, value: object) -> float:
+    """A range bound: any number, ``-inf`` and ``inf`` included, but not NaN."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise InvalidArgument.bad_value(name, value, "a number or +-inf (not NaN)")
+    return float(value)
+
+
+def check_str_mapping(name: str, mapping: object) -> dict[str, str]:
+    """A non-empty mapping of str to str (hash fields)."""
+    if not isinstance(mapping, Mapping) or not mapping:
+        raise InvalidArgument.bad_value(name, mapping, "a non-empty mapping of str to str")
+    for field, value in mapping.items():
+        if not isinstance(field, str) or not isinstance(value, str):
+            raise InvalidArgument.bad_value(
+                name, mapping, f"a mapping of str to str (field {field!r} -> {value!r})"
+            )
+    return dict(mapping)

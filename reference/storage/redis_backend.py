@@ -1,0 +1,302 @@
+"""The key-value, timeline, counter and pub/sub ports over Redis (fakeredis or a real server).
+
+Each port method is one Redis command (a pub/sub subscription waits for the server's
+confirmation, so a message published right after ``subscribe`` returns is received).
+Every key is prefixed with the store's namespace (``lab:feed:{42}``); the hash tag the
+caller put in the key still decides the Redis Cluster slot.
+
+The work queue lives in :mod:`reference.storage.redis_queue`; the client that records
+commands and translates errors in :mod:`reference.storage.client`.
+
+Examples
+--------
+>>> import fakeredis
+>>> from reference.storage.client import LabRedis
+>>> client = LabRedis(connection_pool=fakeredis.FakeRedis(decode_responses=True).connection_pool)
+>>> timeline = RedisTimeline(client, namespace="lab")
+>>> with client.tap.recording() as rec:
+...     timeline.add("feed:{42}", {"post:1": 10, "post:2": 20})
+...     timeline.trim_to("feed:{42}", 1)
+2
+1
+>>> rec.commands
+[('ZADD', 'lab:feed:{42}', '10.0', 'post:1', '20.0', 'post:2'), ('ZREMRANGEBYRANK', \
+'lab:feed:{42}', '0', '-2')]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import redis
+
+from reference.core.errors import BackendError, Conflict, InvalidArgument
+from reference.storage.checks import (
+    INT64_MAX,
+    INT64_MIN,
+    check_bound,
+    check_int,
+    check_key,
+    check_keys,
+    check_score,
+    check_seconds,
+    check_str,
+    check_str_mapping,
+)
+from reference.storage.client import LabRedis, lab_error
+
+__all__ = [
+    "CONFIRM_TIMEOUT_S",
+    "RedisCounter",
+    "RedisKeyValue",
+    "RedisPubSub",
+    "RedisSubscription",
+    "RedisTimeline",
+]
+
+CONFIRM_TIMEOUT_S = 5.0  # how long to wait for the server to confirm (un)subscribing
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+
+
+def _pairs(rows: Any) -> list[tuple[str, float]]:
+    return [(str(member), float(score)) for member, score in rows]
+
+
+def _bound(value: float, exclusive: bool = False) -> str:
+    text = "+inf" if value == float("inf") else "-inf" if value == float("-inf") else repr(value)
+    return f"({text}" if exclusive else text
+
+
+class _Prefixed:
+    __slots__ = ("_client", "_prefix")
+
+    def __init__(self, client: LabRedis, *, namespace: str) -> None:
+        self._client: Any = client  # replies are converted explicitly (see client.py)
+        self._prefix = f"{namespace}:"
+
+    def _key(self, key: str) -> str:
+        return self._prefix + check_key("key", key)
+
+
+class RedisKeyValue(_Prefixed):
+    """Strings (GET/SET [NX]/DEL) and hashes (HSET/HGET/HGETALL/HDEL): one command each."""
+
+    __slots__ = ()
+
+    def get(self, key: str) -> str | None:
+        value = self._client.get(self._key(key))
+        return None if value is None else str(value)
+
+    def set(self, key: str, value: str, *, if_absent: bool = False) -> bool:
+        full = self._key(key)
+        check_str("value", value)
+        return bool(self._client.set(full, value, nx=if_absent))
+
+    def delete(self, *keys: str) -> int:
+        if not keys:
+            return 0
+        return int(self._client.delete(*(self._prefix + key for key in check_keys("key", keys))))
+
+    def hset(self, key: str, mapping: Mapping[str, str]) -> int:
+        full = self._key(key)
+        return int(self._client.hset(full, mapping=check_str_mapping("mapping", mapping)))
+
+    def hget(self, key: str, field: str) -> str | None:
+        value = self._client.hget(self._key(key), check_str("field", field))
+        return None if value is None else str(value)
+
+    def hgetall(self, key: str) -> dict[str, str]:
+        return {str(f): str(v) for f, v in self._client.hgetall(self._key(key)).items()}
+
+    def hdel(self, key: str, *fields: str) -> int:
+        full = self._key(key)
+        for field in fields:
+            check_str("field", field)
+        return int(self._client.hdel(full, *fields)) if fields else 0
+
+
+class RedisTimeline(_Prefixed):
+    """A ZSET per key: ZADD, ZREM, ZCARD, ZSCORE, ZRANGE, ZRANGEBYSCORE, ZREMRANGEBYRANK."""
+
+    __slots__ = ()
+
+    def add(self, key: str, members: Mapping[str, float]) -> int:
+        full = self._key(key)
+        if not isinstance(members, Mapping) or not members:
+            raise InvalidArgument.bad_value("members", members, "a non-empty mapping")
+        checked = {
+            check_str("member", member): check_score("score", score)
+            for member, score in members.items()
+        }
+        return int(self._client.zadd(full, checked))
+
+    def remove(self, key: str, *members: str) -> int:
+        full = self._key(key)
+        for member in members:
+            check_str("member", member)
+        return int(self._client.zrem(full, *members)) if members else 0
+
+    def size(self, key: str) -> int:
+        return int(self._client.zcard(self._key(key)))
+
+    def score(self, key: str, member: str) -> float | None:
+        value = self._client.zscore(self._key(key), check_str("member", member))
+        return None if value is None else float(value)
+
+    def range_by_rank(
+        self, key: str, start: int, stop: int, *, descending: bool = False
+    ) -> list[tuple[str, float]]:
+        full = self._key(key)
+        check_int("start", start, INT64_MIN, INT64_MAX)
+        check_int("stop", stop, INT64_MIN, INT64_MAX)
+        if descending:
+            return _pairs(self._client.zrevrange(full, start, stop, withscores=True))
+        return _pairs(self._client.zrange(full, start, stop, withscores=True))
+
+    def range_by_score(
+        self,
+        key: str,
+        min_score: float,
+        max_score: float,
+        *,
+        min_exclusive: bool = False,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[tuple[str, float]]:
+        full = self._key(key)
+        low = _bound(check_bound("min_score", min_score), min_exclusive)
+        high = _bound(check_bound("max_score", max_score))
+        page: dict[str, int] = {}
+        if limit is not None:
+            page = {"start": 0, "num": check_int("limit", limit, 0)}
+        if descending:
+            rows = self._client.zrevrangebyscore(full, high, low, withscores=True, **page)
+        else:
+            rows = self._client.zrangebyscore(full, low, high, withscores=True, **page)
+        return _pairs(rows)
+
+    def trim_to(self, key: str, max_len: int) -> int:
+        full = self._key(key)
+        keep = check_int("max_len", max_len, 0)
+        return int(self._client.zremrangebyrank(full, 0, -(keep + 1)))
+
+
+class RedisCounter(_Prefixed):
+    """INCRBY and GET on a string key: atomic on the server, one round trip each."""
+
+    __slots__ = ()
+
+    def incr(self, key: str, amount: int = 1) -> int:
+        full = self._key(key)
+        return int(self._client.incrby(full, check_int("amount", amount, INT64_MIN, INT64_MAX)))
+
+    def get(self, key: str) -> int:
+        text = self._client.get(self._key(key))
+        if text is None:
+            return 0
+        if not _INTEGER.fullmatch(str(text)) or not INT64_MIN <= int(text) <= INT64_MAX:
+            raise Conflict(f"key {key!r} holds {text!r}, not an integer")
+        return int(text)
+
+
+class RedisSubscription:
+    """One connection in subscriber mode. ``get_messages`` may wait up to ``timeout_s``."""
+
+    __slots__ = ("_bus", "_early", "_prefix", "_pubsub", "channels", "closed")
+
+    def __init__(
+        self, bus: RedisPubSub, client: Any, prefix: str, channels: tuple[str, ...]
+    ) -> None:
+        self._bus = bus
+        self._prefix = prefix
+        self.channels = channels
+        self.closed = False
+        self._early: list[tuple[str, str]] = []  # messages that beat a later confirmation
+        self._pubsub = client.pubsub()
+        full = [prefix + channel for channel in channels]
+        client.tap.note(("SUBSCRIBE", *full))
+        try:
+            self._pubsub.subscribe(*full)
+            confirmed = 0
+            while confirmed < len(full):  # once all are confirmed, every publish reaches us
+                message = self._pubsub.get_message(timeout=CONFIRM_TIMEOUT_S)
+                if message is None:
+                    raise BackendError(f"Redis did not confirm SUBSCRIBE {full!r}")
+                if message["type"] == "subscribe":
+                    confirmed += 1
+                else:
+                    self._early += self._unpack(message)
+        except redis.RedisError as err:
+            self._pubsub.close()
+            raise lab_error(err, ("SUBSCRIBE", *full)) from err
+
+    def _unpack(self, message: dict[str, Any]) -> list[tuple[str, str]]:
+        if message["type"] != "message":
+            return []
+        return [(str(message["channel"])[len(self._prefix) :], str(message["data"]))]
+
+    def get_messages(self, *, timeout_s: float = 0.0) -> list[tuple[str, str]]:
+        wait_s = check_seconds("timeout_s", timeout_s)
+        if self.closed:
+            return []
+        received, self._early = self._early, []
+        try:
+            message = self._pubsub.get_message(timeout=0.0 if received else wait_s)
+            while message is not None:
+                received += self._unpack(message)
+                message = self._pubsub.get_message(timeout=0.0)
+        except redis.RedisError as err:
+            raise lab_error(err, ("SUBSCRIBE", *self.channels)) from err
+        return received
+
+    def close(self) -> None:
+        """Unsubscribe and wait for the server to confirm, so later publishes skip us."""
+        if self.closed:
+            return
+        self.closed = True
+        self._bus.forget(self)
+        try:
+            self._bus.tap_note(("UNSUBSCRIBE",))
+            self._pubsub.unsubscribe()
+            while True:
+                message = self._pubsub.get_message(timeout=CONFIRM_TIMEOUT_S)
+                if message is None or (message["type"] == "unsubscribe" and not message["data"]):
+                    break
+        except redis.RedisError:
+            pass  # the connection is going away anyway: closing it also unsubscribes
+        finally:
+            self._pubsub.close()
+
+
+class RedisPubSub(_Prefixed):
+    """PUBLISH to ``namespace:channel``; each subscription holds its own connection."""
+
+    __slots__ = ("_open",)
+
+    def __init__(self, client: LabRedis, *, namespace: str) -> None:
+        super().__init__(client, namespace=namespace)
+        self._open: list[RedisSubscription] = []
+
+    def publish(self, channel: str, message: str) -> int:
+        full = self._prefix + check_key("channel", channel)
+        return int(self._client.publish(full, check_str("message", message)))
+
+    def subscribe(self, *channels: str) -> RedisSubscription:
+        if not channels:
+            raise InvalidArgument.bad_value("channels", channels, "at least one channel")
+        unique = tuple(dict.fromkeys(check_keys("channel", channels)))
+        subscription = RedisSubscription(self, self._client, self._prefix, unique)
+        self._open.append(subscription)
+        return subscription
+
+    def forget(self, subscription: RedisSubscription) -> None:
+        self._open = [s for s in self._open if s is not subscription]
+
+    def tap_note(self, args: tuple[str, ...]) -> None:
+        self._client.tap.note(args)
+
+    def close_all(self) -> None:
+        for subscription in list(self._open):
+            subscription.close()
