@@ -34,7 +34,7 @@ def execute(path: Path) -> None:
         timeout=900,
         kernel_name="python3",
         record_timing=False,
-        store_widget_state=False,
+        store_widget_state=True,  # needed for Output widgets; the state is dropped below
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
