@@ -27,6 +27,25 @@ def _stable_widget_ids(nb: nbformat.NotebookNode) -> None:
                 data[WIDGET_MIME]["model_id"] = f"cell{index:03d}-widget{n}"
 
 
+def _coalesce_streams(nb: nbformat.NotebookNode) -> None:
+    """Merge consecutive stdout (or stderr) chunks: how a print is split depends on timing."""
+    for cell in nb.cells:
+        merged: list[nbformat.NotebookNode] = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (
+                output.get("output_type") == "stream"
+                and previous is not None
+                and previous.get("output_type") == "stream"
+                and previous.get("name") == output.get("name")
+            ):
+                previous["text"] += output["text"]
+            else:
+                merged.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = merged
+
+
 def execute(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -38,6 +57,7 @@ def execute(path: Path) -> None:
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
+    _coalesce_streams(nb)
     _stable_widget_ids(nb)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
