@@ -39,3 +39,14 @@ def test_a_non_positive_scale_is_refused_with_a_clear_message(
     with pytest.raises(SystemExit):
         main(["--scale", "0"])
     assert "--scale must be > 0" in capsys.readouterr().err
+
+
+def test_storage_suite_reports_each_backend_against_memory_and_pipelining(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert main(["--only", "storage", "--scale", "0.01"]) == 0
+    printed = capsys.readouterr().out
+    assert "memory: timeline insert (ZADD)" in printed
+    assert "x memory" in printed  # fakeredis figures carry their ratio to the memory backend
+    assert "x unpipelined" in printed

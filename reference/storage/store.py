@@ -108,6 +108,15 @@ class Store:
         """
         return self._engine.record_commands()
 
+    @property
+    def redis_client(self) -> Any:
+        """The raw redis-py client (None on the memory backend).
+
+        For measuring and debugging only (the benchmarks compare pipelined and unpipelined
+        commands with it); components use the ports, never the client.
+        """
+        return getattr(self._engine, "_client", None)
+
     def flush(self) -> None:
         """Delete every key of this store's namespace (only those: other namespaces stay)."""
         self._engine.flush()

@@ -214,3 +214,10 @@ def test_subscribing_is_recorded_too(recording_store: Store) -> None:
         recording_store.pubsub.publish("presence", "x")
         subscription.close()
     assert [c[0] for c in rec.commands] == ["SUBSCRIBE", "PUBLISH", "UNSUBSCRIBE"]
+
+
+def test_redis_client_is_exposed_for_measurement_only_on_redis_backends(clock: FakeClock) -> None:
+    with connect("memory", clock=clock) as memory:
+        assert memory.redis_client is None
+    with connect("fakeredis", clock=clock) as fake:
+        assert fake.redis_client.ping() is True
