@@ -159,7 +159,8 @@ def test_a_decode_that_swaps_two_fields_loses_exactly_the_decode_points(tmp_path
     (tmp_path / "broken_ids.py").write_text(BROKEN_DECODE)
     out = tmp_path / "results.json"
     proc = grade(
-        "--impl", "exercises.ch00_unique_ids=broken_ids", "--json", str(out), pythonpath=tmp_path
+        "--chapter", "0", "--impl", "exercises.ch00_unique_ids=broken_ids",
+        "--json", str(out), pythonpath=tmp_path,
     )
     data = results(out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
