@@ -1,0 +1,89 @@
+"""Chapter 10: a notification system (알림 시스템), one small module per idea, in flow order.
+
+Vocabulary
+    :mod:`.model`       channels, categories, statuses, requests, jobs, the presets
+
+Intake (the Notification API)
+    :mod:`.auth`        app key + secret, HMAC-signed requests, replay window (인증)
+    :mod:`.validation`  a request checked completely before anything is written (요청 검증)
+    :mod:`.contacts`    device tokens, phone numbers, emails (연락처 정보)
+    :mod:`.templates`   named, versioned message formats (알림 템플릿)
+    :mod:`.settings`    opt-ins per channel and category, quiet hours (알림 설정)
+    :mod:`.ratelimit`   per-user sliding-window limit (전송률 제한)
+    :mod:`.delayed`     held until a due time: quiet-hours deferral, retry queue
+    :mod:`.api`         the API and the signed client
+
+Delivery
+    :mod:`.dedupe`      idempotency keys: one effect per (event, channel, address) (중복 전송 방지)
+    :mod:`.providers`   simulated APNs, FCM, SMS and email providers that fail realistically
+    :mod:`.retry`       backoff with jitter, provider fallback, dead letters, alerts (재시도)
+    :mod:`.worker`      per-channel worker pools, crash points, the retry pump
+    :mod:`.tracking`    the notification log and engagement funnel (이벤트 추적)
+    :mod:`.monitoring`  queue depth and age, when to add workers (큐 모니터링)
+
+The whole
+    :mod:`.system`      :class:`NotificationSystem`: every part wired on one store and clock
+    :mod:`.scenario`    seeded fault scenarios through the whole pipeline (장애 시나리오)
+    :mod:`.checker`     named anomalies over a recorded history (불변식 검사기)
+
+Examples
+--------
+>>> from reference.notification import ScenarioConfig, check, run_scenario
+>>> check(run_scenario(ScenarioConfig.stormy().scaled(users=6, events=12), seed=11)).ok
+True
+"""
+
+from reference.notification.api import NotificationAPI, NotificationClient, Receipt
+from reference.notification.checker import ANOMALY_KINDS, Anomaly, CheckReport, check
+from reference.notification.model import (
+    Category,
+    Channel,
+    Job,
+    NotificationRequest,
+    Status,
+    StatusChange,
+)
+from reference.notification.providers import FailureModel, SimulatedProvider
+from reference.notification.scenario import (
+    Outage,
+    ScenarioConfig,
+    ScenarioResult,
+    build_system,
+    run_scenario,
+)
+from reference.notification.settings import Preferences, QuietHours
+from reference.notification.system import NotIdle, NotificationSystem, SystemStatistics
+from reference.notification.tracking import NotificationLog
+from reference.notification.worker import CrashPlan, CrashPoint, DeliveryService
+
+__all__ = [
+    "ANOMALY_KINDS",
+    "Anomaly",
+    "Category",
+    "Channel",
+    "CheckReport",
+    "CrashPlan",
+    "CrashPoint",
+    "DeliveryService",
+    "FailureModel",
+    "Job",
+    "NotIdle",
+    "NotificationAPI",
+    "NotificationClient",
+    "NotificationLog",
+    "NotificationRequest",
+    "NotificationSystem",
+    "Outage",
+    "Preferences",
+    "QuietHours",
+    "Receipt",
+    "ScenarioConfig",
+    "ScenarioResult",
+    "SimulatedProvider",
+    "Status",
+    "StatusChange",
+    "SystemStatistics",
+    "build_system",
+    "check",
+    "run_scenario",
+]

@@ -65,11 +65,17 @@ _US_PER_S = 1_000_000
 
 @dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
-    """What the store remembers about one key (times in seconds on the injected clock)."""
+    """What the store remembers about one key (times in seconds on the injected clock).
+
+    ``done_by`` names who settled the key (a notification id), when ``mark_done`` was told;
+    ``pinned_to`` the provider holding a request in doubt (see :meth:`IdempotencyStore.pin`).
+    """
 
     key: str
     first_seen: float
     done_at: float | None
+    done_by: str | None = None
+    pinned_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,17 +152,16 @@ class IdempotencyStore:
     def _kv_key(self, key: str) -> str:
         return f"idem:{self._name}:{{{key}}}"
 
-    def _load(self, key: str, now_us: int) -> tuple[int, int | None] | None:
-        """(first_seen_us, done_at_us) of a live record, or None if absent or expired."""
+    def _load(self, key: str, now_us: int) -> dict[str, int | str] | None:
+        """The live record of ``key`` as stored (``first_seen_us``, and ``done_at_us``,
+        ``done_by``, ``pinned_to``, ``pin_token`` once known), or None if absent or expired."""
         raw = self._kv.get(self._kv_key(key))
         if raw is None:
             return None
-        data = json.loads(raw)
-        first_us = int(data["first_seen_us"])
-        if now_us >= first_us + self._window_us:
+        data: dict[str, int | str] = json.loads(raw)
+        if now_us >= int(data["first_seen_us"]) + self._window_us:
             return None
-        done = data.get("done_at_us")
-        return first_us, None if done is None else int(done)
+        return data
 
     def claim(self, key: str, now: float) -> bool:
         """Claim ``key`` at ``now``; True only for the first claim within the window.
@@ -184,32 +189,79 @@ class IdempotencyStore:
             self._repeat += 1
         return won
 
-    def mark_done(self, key: str, now: float) -> None:
+    def mark_done(self, key: str, now: float, *, by: str | None = None) -> None:
         """Record that the effect of ``key`` happened (or was settled) at ``now``.
 
-        Marks a key never claimed (or expired) as first seen now, too.
+        Marks a key never claimed (or expired) as first seen now, too. ``by`` names who
+        settled it (the notification id), so a later duplicate with another id can say
+        whose effect it repeats.
 
         Raises
         ------
         InvalidArgument
-            An empty key or a non-finite ``now``.
+            An empty key, a non-finite ``now`` or a ``by`` that is not None or a string.
         """
         key = _check_key(key)
         now_us = _to_us(now)
-        live = self._load(key, now_us)
-        first_us = now_us if live is None else live[0]
-        if live is not None and live[1] is not None:
+        if by is not None and not isinstance(by, str):
+            raise InvalidArgument.bad_value("by", by, "None or a string")
+        record = self._load(key, now_us) or {"first_seen_us": now_us}
+        if "done_at_us" in record:
             return  # already done: keep the first completion time
-        self._kv.set(
-            self._kv_key(key), json.dumps({"first_seen_us": first_us, "done_at_us": now_us})
-        )
+        record["done_at_us"] = now_us
+        if by is not None:
+            record["done_by"] = by
+        self._kv.set(self._kv_key(key), json.dumps(record, sort_keys=True))
         self._done += 1
+
+    def pin(self, key: str, now: float, *, provider: str, token: str) -> str | None:
+        """Say a request for ``key`` is about to go to ``provider``; return where the key is
+        pinned (None once it is done).
+
+        Until the provider answers, the request is *in doubt*: it may deliver even if its
+        answer is lost (a timeout, a worker crash). Only that provider, which honours the
+        key, can settle the doubt, so every later attempt for the key — a retry, a
+        redelivered copy, a duplicate event — must go there. The first pin wins; it stays
+        until the key is done, unless :meth:`unpin` with the same ``token`` lifts it (the
+        request that set it got a definite failure).
+
+        Raises
+        ------
+        InvalidArgument
+            An empty key, provider or token, or a non-finite ``now``.
+        """
+        key = _check_key(key)
+        now_us = _to_us(now)
+        for name, value in (("provider", provider), ("token", token)):
+            if not isinstance(value, str) or not value:
+                raise InvalidArgument.bad_value(name, value, "a non-empty string")
+        record = self._load(key, now_us) or {"first_seen_us": now_us}
+        if "done_at_us" in record:
+            return None
+        if "pinned_to" in record:
+            return str(record["pinned_to"])
+        record["pinned_to"], record["pin_token"] = provider, token
+        self._kv.set(self._kv_key(key), json.dumps(record, sort_keys=True))
+        return provider
+
+    def unpin(self, key: str, now: float, *, token: str) -> bool:
+        """Lift the pin set with ``token`` (its request failed for certain); True if lifted.
+
+        A pin set by another request (one still in doubt) stays.
+        """
+        key = _check_key(key)
+        record = self._load(key, _to_us(now))
+        if record is None or record.get("pin_token") != token or "done_at_us" in record:
+            return False
+        del record["pinned_to"], record["pin_token"]
+        self._kv.set(self._kv_key(key), json.dumps(record, sort_keys=True))
+        return True
 
     def is_done(self, key: str, now: float) -> bool:
         """True if ``key`` was marked done within the window that is live at ``now``."""
         key = _check_key(key)
         live = self._load(key, _to_us(now))
-        return live is not None and live[1] is not None
+        return live is not None and "done_at_us" in live
 
     def get(self, key: str, now: float) -> IdempotencyRecord | None:
         """The live record of ``key`` at ``now``, or None."""
@@ -217,11 +269,15 @@ class IdempotencyStore:
         live = self._load(key, _to_us(now))
         if live is None:
             return None
-        first_us, done_us = live
+        done_us = live.get("done_at_us")
+        done_by = live.get("done_by")
+        pinned_to = live.get("pinned_to")
         return IdempotencyRecord(
             key=key,
-            first_seen=first_us / _US_PER_S,
-            done_at=None if done_us is None else done_us / _US_PER_S,
+            first_seen=int(live["first_seen_us"]) / _US_PER_S,
+            done_at=None if done_us is None else int(done_us) / _US_PER_S,
+            done_by=None if done_by is None else str(done_by),
+            pinned_to=None if pinned_to is None else str(pinned_to),
         )
 
     def release(self, key: str) -> bool:

@@ -142,6 +142,7 @@ class Job:
     template: str = ""
     attempt: int = 1  # 1 on the first try; the retry path re-schedules with attempt + 1
     provider_index: int = 0  # position in the channel's ordered provider fallback list
+    ambiguous: bool = False  # an attempt on this provider timed out: it may have delivered
 
     @property
     def dedupe_key(self) -> str:
@@ -164,6 +165,7 @@ class Job:
                 "template": self.template,
                 "attempt": self.attempt,
                 "provider_index": self.provider_index,
+                "ambiguous": self.ambiguous,
             },
             sort_keys=True,
         )
@@ -187,6 +189,7 @@ class Job:
                 template=str(raw.get("template", "")),
                 attempt=int(raw.get("attempt", 1)),
                 provider_index=int(raw.get("provider_index", 0)),
+                ambiguous=bool(raw.get("ambiguous", False)),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidArgument(f"job body is not a valid Job: {exc}") from exc

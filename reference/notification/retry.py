@@ -30,9 +30,11 @@ the last provider keeps the remaining attempts.
 delivered and only the answer was lost. Idempotency keys are per provider, so the backup
 would deliver a second copy. Retrying the *same* provider with the same key settles it (it
 answers ``duplicate`` if the first request got through); only a definite failure (5xx, 429,
-unavailable) lets the job move on. For the same reason a job dead-lettered right after a
-timeout says so in its reason: it may have been delivered, and a replay (same provider, same
-key) finds out.
+unavailable) lets the job move on — and only if no earlier attempt on this provider timed
+out: a timeout followed by an outage proves nothing about the first request, so the job
+carries ``ambiguous`` and stays on its provider until that provider answers. For the same
+reason a job dead-lettered while ambiguous says so in its reason: it may have been
+delivered, and a replay (same provider, same key) finds out.
 
 Examples
 --------
@@ -244,13 +246,14 @@ def decide(
     if result.outcome != "transient":
         raise InvalidArgument.bad_value("result.outcome", result.outcome,
                                         "'accepted', 'transient' or 'permanent'")
+    timed_out = result.code == "timeout" or job.ambiguous
     if attempt >= policy.max_attempts:
-        ambiguous = " (ambiguous: may have been delivered)" if result.code == "timeout" else ""
+        ambiguous = " (ambiguous: may have been delivered)" if timed_out else ""
         return RetryDecision(Action.DEAD_LETTER, None, attempt, index,
                              f"{what}: out of attempts ({policy.max_attempts}){ambiguous}")
     on_this_provider = attempt - index * policy.fallback_after
     if (on_this_provider >= policy.fallback_after and index + 1 < providers
-            and result.code != "timeout"):
+            and not timed_out):
         return RetryDecision(Action.FALLBACK, float(now), attempt + 1, index + 1,
                              f"{what}: {on_this_provider} failures in a row, falling back")
     wait = max(backoff_s(attempt, policy, rng), result.retry_after_s)

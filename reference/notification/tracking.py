@@ -9,11 +9,13 @@ in a dashboard a week later::
     deferred      → queued | suppressed                 (quiet hours end, or dropped)
     queued        → sent | failed | dead_lettered | suppressed | deferred
     failed        → queued (retry, fallback) | dead_lettered | suppressed | sent (*)
-    dead_lettered → queued                              (an operator's replay)
+    dead_lettered → queued | delivered                  (an operator's replay; or (**))
     sent          → delivered                           (the provider's receipt)
 
 (*) the queue redelivered the failed attempt itself (its worker crashed before the ack) and
-that copy went through. ``suppressed`` and ``failed`` always carry a reason (opted out,
+that copy went through. (**) a receipt proves that an attempt whose answer was lost (a
+worker crashed after sending) reached the user after all, although the retries that followed
+ran out and dead-lettered it. ``suppressed`` and ``failed`` always carry a reason (opted out,
 duplicate, invalid token removed, ...), as do ``deferred`` and ``dead_lettered``.
 
 Delivery status (queued, sent, delivered, ...) is separate from **engagement** (opened,
@@ -87,7 +89,8 @@ ALLOWED_TRANSITIONS: Mapping[Status, frozenset[Status]] = {
     # failed -> sent: the queue redelivered the failed attempt itself (its worker crashed
     # before the ack) and that copy went through
     S.FAILED: frozenset({S.QUEUED, S.DEAD_LETTERED, S.SUPPRESSED, S.SENT}),
-    S.DEAD_LETTERED: frozenset({S.QUEUED}),  # replay from the dead-letter queue
+    # replay from the dead-letter queue; or a receipt for an attempt whose answer was lost
+    S.DEAD_LETTERED: frozenset({S.QUEUED, S.DELIVERED}),
     S.SENT: frozenset({S.DELIVERED}),
     S.DELIVERED: frozenset(),
     S.SUPPRESSED: frozenset(),

@@ -62,7 +62,7 @@ from typing import Literal, Protocol
 
 from reference.core.clock import Clock
 from reference.core.errors import InvalidArgument
-from reference.notification.dedupe import IdempotencyStore
+from reference.notification.dedupe import IdempotencyRecord, IdempotencyStore
 from reference.notification.delayed import DelayedQueue
 from reference.notification.model import (
     WORKER_GROUP,
@@ -244,6 +244,18 @@ def _change(job: Job, status: Status, at: float, reason: str = "") -> StatusChan
                         job.template, status, at, reason)
 
 
+def _settled_by_another(settled: IdempotencyRecord | None, job: Job) -> str | None:
+    """The reason to suppress ``job`` if *another* notification settled its effect.
+
+    A duplicate event gets its own notification id with the same dedupe key; when its copy
+    is skipped it must still leave the log (suppressed, with a reason), or it would look
+    queued forever. A redelivered copy of the settling notification itself needs nothing.
+    """
+    if settled is None or settled.done_by in (None, job.notification_id):
+        return None
+    return f"duplicate: {job.dedupe_key} already settled by {settled.done_by}"
+
+
 class Worker:
     """One worker of one channel's pool; stepped by :meth:`poll`, no threads.
 
@@ -342,7 +354,8 @@ class Worker:
         busy = 0.0
         for delivery in deliveries:
             try:
-                done, latency = self._handle(delivery.message_id, delivery.body, at)
+                done, latency = self._handle(delivery.message_id, delivery.body, at,
+                                             delivery.deliveries)
             except _Crash:
                 self._count("crashes")
                 return PollResult(len(deliveries), sent, True, busy)
@@ -358,13 +371,16 @@ class Worker:
 
         for provider in self._providers:
             for receipt in provider.collect_receipts(at, ready=ready):
+                if _settled_by_another(dedupe.get(receipt.idempotency_key, at), receipt.job):
+                    continue  # that copy was suppressed as a duplicate: its sibling was sent
                 self._deps.recorder.record(
                     _change(receipt.job, Status.DELIVERED, receipt.delivered_at,
                             f"receipt from {receipt.provider}")
                 )
                 self._count("receipts")
 
-    def _handle(self, message_id: str, body: str, at: float) -> tuple[bool, float]:
+    def _handle(self, message_id: str, body: str, at: float,
+                deliveries: int = 1) -> tuple[bool, float]:
         d = self._deps
         try:
             job = Job.from_json(body)
@@ -381,7 +397,11 @@ class Worker:
             fresh = job.provider_index * d.policy.fallback_after + 1
             job = dataclasses.replace(job, attempt=min(fresh, d.policy.max_attempts))
         key = job.dedupe_key
-        if d.dedupe.is_done(key, at):
+        settled = d.dedupe.get(key, at)
+        if settled is not None and settled.done_at is not None:
+            duplicate = _settled_by_another(settled, job)
+            if duplicate is not None:
+                d.recorder.record(_change(job, Status.SUPPRESSED, at, duplicate))
             d.queue.ack(self.queue, WORKER_GROUP, message_id)
             d.replays.clear(self.queue, message_id)
             self._count("duplicates_suppressed")
@@ -389,6 +409,7 @@ class Worker:
         if not d.dedupe.claim(key, at):
             self._count("reentries")  # a retry, a redelivery or a duplicate in flight
         self._maybe_crash(CrashPoint.AFTER_CLAIM, job)
+        job = self._route(job, settled)
         provider = self._providers[min(job.provider_index, len(self._providers) - 1)]
         quota = d.quotas.get(provider.name)
         if quota is not None:
@@ -398,12 +419,18 @@ class Worker:
                 self._count("quota_deferred")
                 self._finish(message_id, job, ack=True)
                 return False, 0.0
+        token = f"{message_id}#{deliveries}"  # this request, until it has an answer
+        d.dedupe.pin(key, at, provider=provider.name, token=token)
         result = provider.send(job, idempotency_key=key, now=at)
         self._maybe_crash(CrashPoint.AFTER_SEND, job)
+        if result.code == "timeout":
+            job = dataclasses.replace(job, ambiguous=True)  # in doubt: the pin stays
+        elif result.outcome != "accepted":
+            d.dedupe.unpin(key, at, token=token)  # failed for certain: lift our own pin
         step = decide(job, result, d.policy, self._rng, now=at, providers=len(self._providers))
         if step.action is Action.DONE:
             d.recorder.record(_change(job, Status.SENT, at, f"via {provider.name}"))
-            d.dedupe.mark_done(key, at)
+            d.dedupe.mark_done(key, at, by=job.notification_id)
             self._count("sent")
             self._finish(message_id, job, ack=True)
             return True, result.latency_s
@@ -424,16 +451,29 @@ class Worker:
                 reason += "; device token removed from contacts"
             d.recorder.record(_change(job, Status.FAILED, at, step.reason))
             d.recorder.record(_change(job, Status.SUPPRESSED, at, reason))
-            d.dedupe.mark_done(key, at)
+            d.dedupe.mark_done(key, at, by=job.notification_id)
             self._count("stopped")
             self._finish(message_id, job, ack=True)
         else:  # DEAD_LETTER
             self._finish(message_id, job, ack=False, reason=step.reason)
             d.recorder.record(_change(job, Status.DEAD_LETTERED, at, step.reason))
-            d.dedupe.mark_done(key, at)
+            d.dedupe.mark_done(key, at, by=job.notification_id)
             d.alerts.raise_alert(Alert(at, self.channel, job.notification_id, step.reason))
             self._count("dead_lettered")
         return False, result.latency_s
+
+    def _route(self, job: Job, settled: IdempotencyRecord | None) -> Job:
+        """Send ``job`` where its key is pinned, if a request for it is in doubt there (a
+        timeout, a worker that crashed after sending): retries, redelivered copies and
+        duplicate events alike. Only that provider's idempotency key can tell whether the
+        message already went out, so no other provider may send it (``ambiguous``: the
+        retry policy will not fall back)."""
+        names = [p.name for p in self._providers]
+        if settled is None or settled.pinned_to not in names:
+            return dataclasses.replace(job, ambiguous=False) if job.ambiguous else job
+        assert settled.pinned_to is not None
+        return dataclasses.replace(job, provider_index=names.index(settled.pinned_to),
+                                   ambiguous=True)
 
     def _finish(self, message_id: str, job: Job, *, ack: bool, reason: str = "") -> None:
         self._maybe_crash(CrashPoint.BEFORE_ACK, job)
@@ -481,7 +521,11 @@ class RetryPump:
             except InvalidArgument:
                 self._malformed += 1
                 continue
-            if d.dedupe.is_done(job.dedupe_key, at):
+            settled = d.dedupe.get(job.dedupe_key, at)
+            if settled is not None and settled.done_at is not None:
+                duplicate = _settled_by_another(settled, job)
+                if duplicate is not None:
+                    d.recorder.record(_change(job, Status.SUPPRESSED, at, duplicate))
                 self._dropped += 1
                 continue
             d.queue.publish(queue_name(job.channel), item)

@@ -1,0 +1,365 @@
+"""The invariant checker (불변식 검사기) of chapter 10: judge a recorded history, name anomalies.
+
+A scenario (:mod:`.scenario`) records what was asked, what the user had set at that moment,
+what every provider actually produced and every status change. :func:`check` reads only that
+history — never the system's own counters — and names each broken promise:
+
+========================= ============================================================
+anomaly                   the promise broken
+========================= ============================================================
+``lost``                  an accepted notification ends sent (or delivered),
+                          dead-lettered, or suppressed with a reason — never stuck in
+                          queued, failed, accepted or deferred (deferred, never released)
+``phantom_sent``          the log says sent, yet no provider produced that message
+``duplicate_effect``      at most one effect per (event, channel, address)
+``unexplained_effect``    every effect belongs to a notification the API accepted
+``opt_out_violated``      no non-critical effect on a channel or category the user had
+                          opted out of when the request was made
+``rate_limit_exceeded``   at most ``limit`` non-critical notifications accepted per (user,
+                          channel) in *any* window of ``window_s`` (a sliding check)
+``quiet_hours_dropped``   a non-critical request inside the user's quiet hours (opted in,
+                          reachable, under the limit) is deferred, never dropped
+``quiet_hours_violated``  no non-critical effect inside the user's quiet hours, when it
+                          was queued inside that same quiet window
+``suppressed_without_reason`` every suppression says why
+``dead_letter_unalerted`` every dead letter raises an alert for a developer
+========================= ============================================================
+
+Quiet hours are decided at intake, as Knock does (the send window is a step before enqueue):
+a notification queued *before* a quiet window that is still being retried when the window
+starts may be sent inside it. The checker allows exactly that, and nothing else: an effect
+inside a quiet window is a violation when the notification was first queued inside that
+same window (the intake ignored the window, or the deferral released it early).
+
+Examples
+--------
+>>> from reference.notification.scenario import ScenarioConfig, run_scenario
+>>> result = run_scenario(ScenarioConfig.calm().scaled(users=5, events=8), seed=1)
+>>> report = check(result)
+>>> report.ok, report.counts["lost"]
+(True, 0)
+>>> print(report.summary())
+checked 8 requests, 18 notifications, 10 effects, 8 rate-limit acquisitions: no anomaly
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import pairwise
+from typing import Protocol
+
+from reference.core.errors import InvalidArgument
+from reference.notification.api import ReceiptEntry
+from reference.notification.model import Channel, Status, StatusChange
+from reference.notification.retry import Alert
+from reference.notification.scenario import ProviderEffect, RequestRecord, ScenarioConfig
+from reference.notification.settings import Preferences, quiet_window_end
+from reference.notification.system import Acquisition
+
+__all__ = ["ANOMALY_KINDS", "Anomaly", "CheckReport", "History", "check"]
+
+ANOMALY_KINDS = (
+    "lost",
+    "phantom_sent",
+    "duplicate_effect",
+    "unexplained_effect",
+    "opt_out_violated",
+    "rate_limit_exceeded",
+    "quiet_hours_dropped",
+    "quiet_hours_violated",
+    "suppressed_without_reason",
+    "dead_letter_unalerted",
+)
+
+_SETTLED = frozenset({Status.SENT, Status.DELIVERED, Status.DEAD_LETTERED, Status.SUPPRESSED})
+_COUNTED = frozenset({Status.QUEUED, Status.DEFERRED})  # got past the rate limiter
+_NOT_A_DROP = ("no_contact:", "rate_limited:")  # legitimate suppressions inside quiet hours
+_US_PER_S = 1_000_000
+
+
+class History(Protocol):
+    """What the checker reads (a :class:`~.scenario.ScenarioResult` is one)."""
+
+    @property
+    def config(self) -> ScenarioConfig: ...
+
+    @property
+    def requests(self) -> tuple[RequestRecord, ...]: ...
+
+    @property
+    def effects(self) -> tuple[ProviderEffect, ...]: ...
+
+    @property
+    def changes(self) -> tuple[StatusChange, ...]: ...
+
+    @property
+    def acquisitions(self) -> tuple[Acquisition, ...]: ...
+
+    @property
+    def alerts(self) -> tuple[Alert, ...]: ...
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Anomaly:
+    """One broken promise: its ``kind`` (see :data:`ANOMALY_KINDS`), the ``subject`` it is
+    about (a notification id, an event id, or ``user|channel`` for the rate limit), and a
+    readable ``detail``."""
+
+    kind: str
+    subject: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """The verdict: every anomaly found, counts per kind (all kinds present), and how much
+    history was checked."""
+
+    anomalies: tuple[Anomaly, ...]
+    counts: dict[str, int] = field(compare=False)
+    checked: dict[str, int] = field(compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.anomalies
+
+    def of_kind(self, kind: str) -> tuple[Anomaly, ...]:
+        """The anomalies of one kind."""
+        if kind not in ANOMALY_KINDS:
+            raise InvalidArgument.bad_value("kind", kind, f"one of {ANOMALY_KINDS}")
+        return tuple(a for a in self.anomalies if a.kind == kind)
+
+    def summary(self, limit: int = 10) -> str:
+        """Deterministic text for notebooks and failure messages: what was checked, the
+        count per kind that occurred, and the first ``limit`` anomalies."""
+        c = self.checked
+        head = (f"checked {c['requests']} requests, {c['notifications']} notifications, "
+                f"{c['effects']} effects, {c['acquisitions']} rate-limit acquisitions")
+        if self.ok:
+            return f"{head}: no anomaly"
+        lines = [f"{head}: {len(self.anomalies)} anomalies"]
+        lines += [f"  {kind:<26}{n}" for kind, n in self.counts.items() if n]
+        for anomaly in self.anomalies[:limit]:
+            lines.append(f"  - {anomaly.kind} {anomaly.subject}: {anomaly.detail}")
+        if len(self.anomalies) > limit:
+            lines.append(f"  ... ({len(self.anomalies) - limit} more)")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    """One accepted notification: the request it came from and its receipt entry."""
+
+    record: RequestRecord
+    entry: ReceiptEntry
+
+
+def _local(prefs: Preferences, at: float) -> str:
+    return datetime.fromtimestamp(at, prefs.zone).strftime("%H:%M:%S")
+
+
+def check(result: History) -> CheckReport:
+    """Judge a recorded history and name every anomaly (see the module table).
+
+    Parameters
+    ----------
+    result : ScenarioResult or any :class:`History`
+        The recorded requests (with settings at request time), effects, status changes,
+        rate-limit acquisitions and alerts.
+
+    Returns
+    -------
+    CheckReport
+
+    Notes
+    -----
+    O(n log n) in the size of the history (the rate-limit pass sorts each (user, channel)'s
+    times, then slides a window of ``limit + 1`` grants over them). The checker never trusts
+    the system's own counters: it recomputes every verdict from the recorded events.
+    """
+    accepted: dict[str, _Accepted] = {}
+    for record in result.requests:
+        for entry in record.entries:
+            accepted[entry.notification_id] = _Accepted(record, entry)
+    history: dict[str, list[StatusChange]] = defaultdict(list)
+    for change in result.changes:
+        history[change.notification_id].append(change)
+    anomalies: list[Anomaly] = []
+    anomalies += _reasons(result.requests, result.changes)
+    anomalies += _lost(accepted, history)
+    anomalies += _effects(accepted, history, result.effects)
+    anomalies += _rate_limit(result.requests, result.config.rate_limit)
+    anomalies += _quiet_hours_dropped(accepted, history)
+    anomalies += _dead_letters(history, result.alerts)
+    order = {kind: i for i, kind in enumerate(ANOMALY_KINDS)}
+    anomalies.sort(key=lambda a: (order[a.kind], a.subject, a.detail))
+    counts = dict.fromkeys(ANOMALY_KINDS, 0)
+    for anomaly in anomalies:
+        counts[anomaly.kind] += 1
+    checked = {
+        "requests": len(result.requests),
+        "notifications": len(accepted),
+        "effects": len(result.effects),
+        "acquisitions": len(result.acquisitions),
+    }
+    return CheckReport(tuple(anomalies), counts, checked)
+
+
+def _reasons(requests: Sequence[RequestRecord],
+             changes: Iterable[StatusChange]) -> list[Anomaly]:
+    found = [
+        Anomaly("suppressed_without_reason", e.notification_id, "the API's receipt gives none")
+        for r in requests for e in r.entries
+        if e.status is Status.SUPPRESSED and not e.reason.strip()
+    ]
+    found += [
+        Anomaly("suppressed_without_reason", c.notification_id, f"log at {c.at:.3f}")
+        for c in changes if c.status is Status.SUPPRESSED and not c.reason.strip()
+    ]
+    return found
+
+
+def _lost(accepted: dict[str, _Accepted],
+          history: dict[str, list[StatusChange]]) -> list[Anomaly]:
+    found = []
+    for nid, acc in accepted.items():
+        changes = history.get(nid)
+        if not changes:
+            found.append(Anomaly("lost", nid, "accepted, but never recorded in the log"))
+            continue
+        final = changes[-1]
+        if final.status in _SETTLED:
+            continue  # a suppression without a reason is reported as such
+        if final.status is Status.DEFERRED:
+            detail = f"deferred ({final.reason}) but never released"
+        else:
+            detail = (f"ended {final.status.value} at {final.at:.3f}"
+                      + (f" ({final.reason})" if final.reason else ""))
+        found.append(Anomaly("lost", nid, f"{acc.entry.channel.value} to "
+                                          f"{acc.entry.address or '-'}: {detail}"))
+    return found
+
+
+def _effects(accepted: dict[str, _Accepted], history: dict[str, list[StatusChange]],
+             effects: Sequence[ProviderEffect]) -> list[Anomaly]:
+    found = []
+    groups: dict[tuple[str, Channel, str], list[ProviderEffect]] = defaultdict(list)
+    for pe in effects:
+        effect = pe.effect
+        acc = accepted.get(effect.notification_id)
+        if acc is None:
+            found.append(Anomaly("unexplained_effect", effect.notification_id,
+                                 f"{effect.provider} sent to {effect.address} at "
+                                 f"{effect.at:.3f}, but no request was accepted for it"))
+            event = effect.idempotency_key.split("|", 1)[0]
+            groups[(event, pe.channel, effect.address)].append(pe)
+            continue
+        groups[(acc.record.request.event_id, pe.channel, effect.address)].append(pe)
+        found += _settings_violations(pe, acc, history.get(effect.notification_id, []))
+    for (event, channel, address), group in groups.items():
+        if len(group) > 1:
+            via = ", ".join(f"{g.effect.provider}@{g.effect.at:.3f} ({g.effect.notification_id})"
+                            for g in group)
+            found.append(Anomaly("duplicate_effect", event,
+                                 f"{len(group)} effects on {channel.value} to {address}: {via}"))
+    for nid, changes in history.items():
+        acc = accepted.get(nid)
+        if acc is None or not any(c.status is Status.SENT for c in changes):
+            continue
+        entry = acc.entry
+        if (acc.record.request.event_id, entry.channel, entry.address) not in groups:
+            found.append(Anomaly("phantom_sent", nid,
+                                 f"logged sent, but no provider produced it ({entry.channel.value}"
+                                 f" to {entry.address})"))
+    return found
+
+
+def _settings_violations(pe: ProviderEffect, acc: _Accepted,
+                         changes: Sequence[StatusChange]) -> list[Anomaly]:
+    request, prefs = acc.record.request, acc.record.preferences
+    if request.critical:
+        return []
+    found = []
+    nid, channel, at = pe.effect.notification_id, pe.channel, pe.effect.at
+    if channel not in prefs.channels:
+        found.append(Anomaly("opt_out_violated", nid,
+                             f"sent on {channel.value}, opted out of the channel"))
+    elif request.category not in prefs.categories:
+        found.append(Anomaly("opt_out_violated", nid,
+                             f"{request.category.value} sent on {channel.value}, opted out "
+                             "of the category"))
+    quiet = prefs.quiet_hours
+    if quiet is not None:
+        ends = quiet_window_end(quiet, prefs.zone, at)
+        queued = next((c.at for c in changes if c.status is Status.QUEUED), acc.record.at)
+        if ends is not None and quiet_window_end(quiet, prefs.zone, queued) == ends:
+            found.append(Anomaly(
+                "quiet_hours_violated", nid,
+                f"sent on {channel.value} at {_local(prefs, at)} {prefs.time_zone}, inside "
+                f"quiet hours {quiet} (queued at {_local(prefs, queued)}, same window)",
+            ))
+    return found
+
+
+def _rate_limit(requests: Sequence[RequestRecord],
+                rate_limit: tuple[int, float]) -> list[Anomaly]:
+    limit, window_s = rate_limit
+    window_us = round(window_s * _US_PER_S)
+    times: dict[tuple[str, Channel], list[int]] = defaultdict(list)
+    for record in requests:
+        if record.request.critical:
+            continue
+        passed = {e.channel for e in record.entries if e.status in _COUNTED}
+        for channel in passed:  # once per (user, channel) per request, however many devices
+            times[(record.request.user_id, channel)].append(round(record.at * _US_PER_S))
+    found = []
+    for (user, channel), stamps in sorted(times.items()):
+        stamps.sort()
+        for i in range(len(stamps) - limit):
+            span_us = stamps[i + limit] - stamps[i]
+            if span_us < window_us:
+                found.append(Anomaly(
+                    "rate_limit_exceeded", f"{user}|{channel.value}",
+                    f"{limit + 1} accepted within {span_us / _US_PER_S:.3f} s "
+                    f"(limit {limit} per {window_s:g} s), from t={stamps[i] / _US_PER_S:.3f}",
+                ))
+                break  # one report per (user, channel)
+    return found
+
+
+def _quiet_hours_dropped(accepted: dict[str, _Accepted],
+                         history: dict[str, list[StatusChange]]) -> list[Anomaly]:
+    found = []
+    for nid, acc in accepted.items():
+        request, prefs, entry = acc.record.request, acc.record.preferences, acc.entry
+        statuses = [c.status for c in history.get(nid, [])]
+        if (Status.DEFERRED, Status.SUPPRESSED) in pairwise(statuses):
+            found.append(Anomaly("quiet_hours_dropped", nid,
+                                 "deferred, then suppressed instead of released"))
+            continue
+        quiet = prefs.quiet_hours
+        if (request.critical or quiet is None or entry.status is not Status.SUPPRESSED
+                or entry.channel not in prefs.channels
+                or request.category not in prefs.categories
+                or entry.reason.startswith(_NOT_A_DROP)):
+            continue
+        if quiet_window_end(quiet, prefs.zone, acc.record.at) is not None:
+            found.append(Anomaly(
+                "quiet_hours_dropped", nid,
+                f"requested at {_local(prefs, acc.record.at)} {prefs.time_zone} inside quiet "
+                f"hours {quiet}, suppressed ({entry.reason or 'no reason'}) instead of deferred",
+            ))
+    return found
+
+
+def _dead_letters(history: dict[str, list[StatusChange]],
+                  alerts: Sequence[Alert]) -> list[Anomaly]:
+    alerted = {a.notification_id for a in alerts}
+    return [
+        Anomaly("dead_letter_unalerted", nid, "dead-lettered without an alert")
+        for nid, changes in history.items()
+        if any(c.status is Status.DEAD_LETTERED for c in changes) and nid not in alerted
+    ]

@@ -1,0 +1,691 @@
+"""The whole notification system (알림 시스템) wired on one store and one clock: the bootstrap.
+
+Every chapter-10 component already exists on its own; :class:`NotificationSystem` is the one
+place that connects them, as a cosmicpython-style *bootstrap*: it builds nothing new, it only
+wires::
+
+    NotificationClient ─HMAC─▶ NotificationAPI ─▶ notify.<channel> queues ─▶ worker pools
+      (signed requests)        contacts · templates                         dedupe · retry
+                               settings · rate limit                        providers
+                               │ quiet hours                                  │ fallback
+                               ▼                                              ▼
+                            deferred (delayed queue) ── released ──▶   notification log
+                                                                        alerts · monitor
+
+What each piece is, and where it lives:
+
+============== =================================================== ==========================
+attribute      component                                           module
+============== =================================================== ==========================
+``api``        intake: auth, validation, settings, rate limit      :mod:`.api`
+``registry``   app keys and secrets of the calling services        :mod:`.auth`
+``contacts``   contact info (연락처 정보): tokens, phones, emails  :mod:`.contacts`
+``templates``  versioned templates (알림 템플릿)                   :mod:`.templates`
+``settings``   user settings (알림 설정): opt-ins, quiet hours     :mod:`.settings`
+``limiter``    per-user rate limiting (전송률 제한), recorded      :mod:`.ratelimit`
+``deferred``   quiet-hours deferral queue                          :mod:`.delayed`
+``delivery``   worker pools, retry (재시도) pump, dedupe, providers :mod:`.worker`
+``log``        notification log and event tracking (이벤트 추적)   :mod:`.tracking`
+``monitor``    queue monitoring (큐 모니터링)                      :mod:`.monitoring`
+============== =================================================== ==========================
+
+Time only moves when the caller moves it: :meth:`NotificationSystem.step` does one round of
+work at the current time, :meth:`NotificationSystem.run_until` and
+:meth:`NotificationSystem.run_until_idle` advance a :class:`~reference.core.clock.FakeClock`
+in ticks while work is visible, and jump straight to the next due time (a deferral, a retry,
+a delivery receipt) when nothing is.
+
+Examples
+--------
+>>> from reference.core.clock import FakeClock
+>>> from reference.notification.model import Category, Channel, NotificationRequest
+>>> from reference.storage import connect
+>>> clock = FakeClock(start=1_767_225_600.0)                  # 2026-01-01 00:00 UTC
+>>> system = NotificationSystem.create(connect("memory", clock=clock), seed=7, failures="none")
+>>> system.register_user("u1", ios=["apns-tok-1"], phone="+14155550100")
+Contacts(user_id='u1', ios_tokens=('apns-tok-1',), android_tokens=(), phone='+14155550100', \
+email=None)
+>>> system.publish_template("otp", title="Sign-in code", body="Your code is ${code}")
+1
+>>> receipt = system.client().send(NotificationRequest(
+...     "evt-1", "u1", "otp", {"code": "123456"}, channels=(Channel.IOS_PUSH, Channel.SMS),
+...     category=Category.SECURITY, critical=True))
+>>> [(e.channel.value, e.status.value) for e in receipt.entries]
+[('ios', 'queued'), ('sms', 'queued')]
+>>> steps = system.run_until_idle()
+>>> sorted(system.log.status(e.notification_id).value for e in receipt.entries)
+['delivered', 'delivered']
+>>> system.statistics().workers.sent
+2
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from reference.core.clock import Clock, FakeClock
+from reference.core.errors import InvalidArgument, LabError
+from reference.core.ids import SnowflakeGenerator
+from reference.notification.api import (
+    DEFERRED_QUEUE,
+    APIStatistics,
+    NotificationAPI,
+    NotificationClient,
+    RateDecisionLike,
+    RateLimiterLike,
+)
+from reference.notification.auth import AppCredentials, AppRegistry, AuthStatistics, RequestVerifier
+from reference.notification.contacts import ContactBook, Contacts, validate_device_token
+from reference.notification.dedupe import IdempotencyStatistics
+from reference.notification.delayed import DelayedQueue, DelayedQueueStatistics
+from reference.notification.model import WORKER_GROUP, Channel, queue_name
+from reference.notification.monitoring import Advice, MonitorStatistics, QueueMonitor
+from reference.notification.providers import (
+    FailureModel,
+    Provider,
+    ProviderStatistics,
+    Receipt,
+    SimulatedProvider,
+)
+from reference.notification.ratelimit import RateLimiter, RateLimiterStatistics
+from reference.notification.retry import Alerts, RetryPolicy
+from reference.notification.settings import Preferences, SettingsStore
+from reference.notification.templates import TemplateStore
+from reference.notification.tracking import LogStatistics, NotificationLog
+from reference.notification.worker import (
+    MAX_DELIVERIES,
+    VISIBILITY_TIMEOUT_S,
+    CrashPlan,
+    DeliveryService,
+    PumpStatistics,
+    WorkerStatistics,
+)
+from reference.storage import QueueStatistics, Store
+
+__all__ = [
+    "DEFAULT_RATE_LIMIT",
+    "DEFAULT_TICK_S",
+    "Acquisition",
+    "NotIdle",
+    "NotificationSystem",
+    "PendingWork",
+    "RecordingLimiter",
+    "StepResult",
+    "SystemStatistics",
+]
+
+DEFAULT_RATE_LIMIT = (10, 3600.0)  # (limit, window_s): 10 per user and channel per hour
+DEFAULT_TICK_S = 1.0  # how far the clock moves per step while work is visible
+DEFAULT_MAX_STEPS = 100_000
+MONITOR_EVERY_S = 10.0  # queue monitor sampling period (simulated seconds)
+DEFAULT_APP_NAME = "default-service"
+_FAR_FUTURE_S = 1e18  # "every pending receipt, however late" when probing providers
+_US_PER_S = 1_000_000
+
+
+class NotIdle(LabError, RuntimeError):
+    """The system still had work after ``max_steps`` steps (a stuck job, or too few steps)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Acquisition:
+    """One question to the per-user rate limiter: ``key`` at ``at``, and its answer."""
+
+    at: float
+    key: str
+    allowed: bool
+
+
+class RecordingLimiter:
+    """A rate limiter that records every acquisition it answers (a fake that records).
+
+    Parameters
+    ----------
+    inner : RateLimiterLike
+        The limiter that decides (a :class:`~reference.notification.ratelimit.RateLimiter`).
+    clock : Clock
+        Stamps each :class:`Acquisition`.
+
+    Examples
+    --------
+    >>> from reference.storage import connect
+    >>> clock = FakeClock(start=10.0)
+    >>> store = connect("memory", clock=clock)
+    >>> limiter = RecordingLimiter(RateLimiter(store.timeline, clock, limit=1, window_s=60.0,
+    ...                                        name="per-user"), clock)
+    >>> [limiter.acquire("u1|sms").allowed for _ in range(2)]
+    [True, False]
+    >>> limiter.acquisitions[-1]
+    Acquisition(at=10.0, key='u1|sms', allowed=False)
+    """
+
+    __slots__ = ("_clock", "acquisitions", "inner")
+
+    def __init__(self, inner: RateLimiterLike, clock: Clock) -> None:
+        if not callable(getattr(inner, "acquire", None)):
+            raise InvalidArgument.bad_value("inner", inner, "a limiter with acquire(key)")
+        self.inner = inner
+        self._clock = clock
+        self.acquisitions: list[Acquisition] = []
+
+    def acquire(self, key: str) -> RateDecisionLike:
+        """Ask the wrapped limiter, record the answer, and return it unchanged."""
+        decision = self.inner.acquire(key)
+        self.acquisitions.append(Acquisition(self._clock.now(), key, bool(decision.allowed)))
+        return decision
+
+    def statistics(self) -> RateLimiterStatistics | None:
+        """The wrapped limiter's statistics, if it keeps any."""
+        stats = getattr(self.inner, "statistics", None)
+        result = stats() if callable(stats) else None
+        return result if isinstance(result, RateLimiterStatistics) else None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWork:
+    """What is still to do: the system is idle when every count is 0.
+
+    ``queued`` counts messages waiting on channel queues, ``in_flight`` those handed to a
+    worker and not acked (a crashed worker's come back after the visibility timeout),
+    ``deferred`` quiet-hours jobs, ``retrying`` jobs in the retry queue, ``receipts`` delivery
+    receipts a provider will still report for a notification already sent. ``next_due_at`` is
+    the earliest time a deferred job, a retry or a receipt falls due (None if none).
+    """
+
+    queued: int
+    in_flight: int
+    deferred: int
+    retrying: int
+    receipts: int
+    next_due_at: float | None
+
+    @property
+    def idle(self) -> bool:
+        return not (self.queued or self.in_flight or self.deferred or self.retrying
+                    or self.receipts)
+
+    @property
+    def busy_now(self) -> bool:
+        """Work a worker could pick up without the clock moving far: queued or in flight."""
+        return bool(self.queued or self.in_flight)
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """One :meth:`NotificationSystem.step`: deferred jobs released, jobs consumed and sent,
+    worker crashes."""
+
+    at: float
+    released: int
+    consumed: int
+    sent: int
+    crashes: int
+
+
+@dataclass(frozen=True, slots=True)
+class SystemStatistics:
+    """Every component's ``statistics()`` in one value (see the module table)."""
+
+    steps: int
+    api: APIStatistics
+    auth: AuthStatistics
+    rate_limiter: RateLimiterStatistics | None
+    acquisitions: int
+    deferred: DelayedQueueStatistics
+    retry: DelayedQueueStatistics
+    workers: WorkerStatistics
+    pump: PumpStatistics
+    dedupe: IdempotencyStatistics
+    queues: tuple[tuple[Channel, QueueStatistics], ...]
+    providers: tuple[tuple[str, ProviderStatistics], ...]
+    log: LogStatistics
+    monitor: MonitorStatistics
+    alerts: int
+
+
+def _ceil_us(seconds: float) -> float:
+    """``seconds`` rounded *up* to a whole microsecond (a fake clock's resolution)."""
+    return math.ceil(seconds * _US_PER_S - 1e-6) / _US_PER_S
+
+
+def _positive(name: str, value: object) -> float:
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or value <= 0):
+        raise InvalidArgument.bad_value(name, value, "a finite number of seconds > 0")
+    return float(value)
+
+
+class NotificationSystem:
+    """Chapter 10 end to end: intake, queues, workers, providers, log, alerts, monitor.
+
+    Build it with :meth:`create` (defaults for everything) or pass the parts yourself; the
+    constructor only stores them.
+
+    Parameters
+    ----------
+    store : Store
+        The connected store every component shares (``reference.storage.connect``).
+    api : NotificationAPI
+        The intake side, built on ``store``.
+    delivery : DeliveryService
+        Worker pools, retry pump, dedupe, providers.
+    log : NotificationLog
+        The recorder both sides write to.
+    deferred : DelayedQueue
+        The quiet-hours queue the API schedules on (name ``"deferred"``).
+    limiter : RecordingLimiter or None
+        The per-user limiter the API asks (None: no limit).
+    monitor : QueueMonitor
+        Samples the channel queues every ``monitor_every_s`` simulated seconds.
+    ids : SnowflakeGenerator
+        Issues the notification ids.
+    seed : int or str
+        Derives the seeds of apps and clients.
+    monitor_every_s : float
+        Sampling period of the monitor.
+
+    Notes
+    -----
+    Wiring only: every behaviour is the components'. One :meth:`step` costs one deferred-queue
+    scan, one retry-queue scan and one poll per worker; :meth:`pending` asks each channel
+    queue for its statistics and, only when nothing else is pending, each provider for its
+    outstanding receipts.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        api: NotificationAPI,
+        delivery: DeliveryService,
+        log: NotificationLog,
+        deferred: DelayedQueue,
+        limiter: RecordingLimiter | None,
+        monitor: QueueMonitor,
+        ids: SnowflakeGenerator,
+        seed: int | str,
+        monitor_every_s: float = MONITOR_EVERY_S,
+    ) -> None:
+        self.store = store
+        self.clock: Clock = store.clock
+        self.api = api
+        self.delivery = delivery
+        self.log = log
+        self.deferred = deferred
+        self.limiter = limiter
+        self.monitor = monitor
+        self.ids = ids
+        self.seed = seed
+        self.monitor_every_s = _positive("monitor_every_s", monitor_every_s)
+        self._apps: dict[str, AppCredentials] = {}
+        self._steps = 0
+        self._last_sample: float | None = None
+
+    # ── the bootstrap ────────────────────────────────────────────────────────────────────
+    @classmethod
+    def create(
+        cls,
+        store: Store,
+        *,
+        seed: int | str,
+        failures: Mapping[str, FailureModel] | Literal["none"] | None = None,
+        providers: Mapping[Channel, Sequence[Provider]] | None = None,
+        pool_sizes: Mapping[Channel, int] | None = None,
+        rate_limit: tuple[int, float] | None = DEFAULT_RATE_LIMIT,
+        limiter: RateLimiterLike | None = None,
+        settings: SettingsStore | None = None,
+        policy: RetryPolicy | None = None,
+        crash_plan: CrashPlan | None = None,
+        quotas_per_minute: Mapping[str, int] | None = None,
+        batch_size: int = 10,
+        visibility_timeout_s: float = VISIBILITY_TIMEOUT_S,
+        max_deliveries: int = MAX_DELIVERIES,
+        monitor_every_s: float = MONITOR_EVERY_S,
+        worker_id: int = 1,
+    ) -> NotificationSystem:
+        """Wire every chapter-10 component on ``store`` and its clock.
+
+        Parameters
+        ----------
+        store : Store
+            From ``reference.storage.connect(backend, clock=...)``; its clock decides time.
+        seed : int or str
+            Seeds providers, worker jitter, app credentials and client nonces.
+        failures : Mapping[str, FailureModel] or "none" or None
+            Per-provider failure models by name (None: each channel's preset; "none": all
+            perfect). Not with ``providers``.
+        providers : Mapping[Channel, Sequence[Provider]] or None
+            Each channel's fallback chain (default: simulated APNs, FCM, 2 SMS, 2 email).
+        pool_sizes : Mapping[Channel, int] or None
+            Workers per channel (default 1 each).
+        rate_limit : (limit, window_s) or None
+            The per-user, per-channel limit (None: unlimited). Ignored if ``limiter`` is given.
+        limiter : RateLimiterLike or None
+            A limiter to use instead (wrapped in a :class:`RecordingLimiter`).
+        settings : SettingsStore or None
+            A settings store to use instead of ``SettingsStore(store.kv)``.
+        policy, crash_plan, quotas_per_minute, batch_size, visibility_timeout_s, \
+max_deliveries
+            Passed to :class:`~reference.notification.worker.DeliveryService`.
+        monitor_every_s : float
+            Queue monitor sampling period.
+        worker_id : int
+            The Snowflake worker id of this API instance (0..31).
+
+        Returns
+        -------
+        NotificationSystem
+
+        Raises
+        ------
+        InvalidArgument
+            A bad argument (checked before anything is created on the store).
+        """
+        if not isinstance(store, Store):
+            raise InvalidArgument.bad_value("store", store, "a Store (reference.storage.connect)")
+        if isinstance(seed, bool) or not isinstance(seed, (int, str)):
+            raise InvalidArgument.bad_value("seed", seed, "an int or a str")
+        if limiter is None and rate_limit is not None:
+            if not isinstance(rate_limit, tuple) or len(rate_limit) != 2:
+                raise InvalidArgument.bad_value("rate_limit", rate_limit, "(limit, window_s)")
+            limit, window_s = rate_limit
+            limiter = RateLimiter(store.timeline, store.clock, limit=limit, window_s=window_s,
+                                  name="per-user")
+        if settings is not None and not isinstance(settings, SettingsStore):
+            raise InvalidArgument.bad_value("settings", settings, "a SettingsStore")
+        _positive("monitor_every_s", monitor_every_s)
+        clock = store.clock
+        log = NotificationLog()
+        contacts = ContactBook(store.kv)
+        delivery = DeliveryService.from_store(
+            store, clock=clock, recorder=log, seed=seed, providers=providers,
+            failures=failures, policy=policy, contacts=contacts, alerts=Alerts(),
+            pool_sizes=pool_sizes, quotas_per_minute=quotas_per_minute,
+            batch_size=batch_size, crash_plan=crash_plan,
+            visibility_timeout_s=visibility_timeout_s, max_deliveries=max_deliveries,
+        )  # creates the consumer groups before anything is published
+        recording = None if limiter is None else RecordingLimiter(limiter, clock)
+        deferred = DelayedQueue(store.timeline, name=DEFERRED_QUEUE)
+        ids = SnowflakeGenerator(clock, worker_id=worker_id)
+        registry = AppRegistry(store.kv)
+        api = NotificationAPI(
+            clock=clock,
+            verifier=RequestVerifier(registry, store.kv, store.timeline),
+            contacts=contacts,
+            templates=TemplateStore(store.kv),
+            settings=SettingsStore(store.kv) if settings is None else settings,
+            queue=store.queue,
+            deferred=deferred,
+            log=log,
+            ids=ids,
+            limiter=recording,
+        )
+        monitor = QueueMonitor(store.queue, clock)
+        return cls(store=store, api=api, delivery=delivery, log=log, deferred=deferred,
+                   limiter=recording, monitor=monitor, ids=ids, seed=seed,
+                   monitor_every_s=monitor_every_s)
+
+    # ── shortcuts to the parts ───────────────────────────────────────────────────────────
+    @property
+    def contacts(self) -> ContactBook:
+        return self.api.contacts
+
+    @property
+    def templates(self) -> TemplateStore:
+        return self.api.templates
+
+    @property
+    def settings(self) -> SettingsStore:
+        return self.api.settings
+
+    @property
+    def registry(self) -> AppRegistry:
+        return self.api.registry
+
+    @property
+    def alerts(self) -> Alerts:
+        return self.delivery.alerts
+
+    @property
+    def providers(self) -> dict[Channel, tuple[Provider, ...]]:
+        return self.delivery.providers
+
+    @property
+    def retry_queue(self) -> DelayedQueue:
+        return self.delivery.deps.retry_queue
+
+    # ── convenience ──────────────────────────────────────────────────────────────────────
+    def register_user(
+        self,
+        user_id: str,
+        *,
+        ios: Iterable[str] = (),
+        android: Iterable[str] = (),
+        phone: str | None = None,
+        email: str | None = None,
+        preferences: Preferences | None = None,
+    ) -> Contacts:
+        """Register a user with their devices, phone, email and (optional) preferences.
+
+        Raises
+        ------
+        InvalidArgument
+            A malformed id, token, phone or email (checked before anything is written).
+        Conflict
+            The user is already registered.
+        """
+        ios_tokens = [validate_device_token(t) for t in ios]
+        android_tokens = [validate_device_token(t) for t in android]
+        if preferences is not None and not isinstance(preferences, Preferences):
+            raise InvalidArgument.bad_value("preferences", preferences, "Preferences or None")
+        self.contacts.register_user(user_id, phone=phone, email=email)
+        for token in ios_tokens:
+            self.contacts.add_device(user_id, Channel.IOS_PUSH, token)
+        for token in android_tokens:
+            self.contacts.add_device(user_id, Channel.ANDROID_PUSH, token)
+        if preferences is not None:
+            self.settings.save(user_id, preferences)
+        return self.contacts.get(user_id)
+
+    def publish_template(
+        self, name: str, *, title: str, body: str, channels: Iterable[Channel] = tuple(Channel)
+    ) -> int:
+        """Publish a new version of a template (all channels by default); return its number."""
+        return self.templates.publish(name, title=title, body=body, channels=channels)
+
+    def client(self, app_name: str = DEFAULT_APP_NAME) -> NotificationClient:
+        """A signed client for the calling service ``app_name`` (registered on first use).
+
+        Credentials and nonces are drawn from rngs seeded by the system's seed and the app
+        name, so a run is reproducible (production draws them from :mod:`secrets`).
+        """
+        credentials = self._apps.get(app_name)
+        if credentials is None:
+            rng = random.Random(f"{self.seed}:app:{app_name}")
+            credentials = self.registry.create_app(app_name, rng)
+            self._apps[app_name] = credentials
+        return NotificationClient(
+            self.api, app_key=credentials.app_key, app_secret=credentials.app_secret,
+            clock=self.clock, rng=random.Random(f"{self.seed}:client:{app_name}"),
+        )
+
+    # ── running ──────────────────────────────────────────────────────────────────────────
+    def step(self, now: float | None = None) -> StepResult:
+        """One round at the current time: release due deferred jobs, pump due retries, let
+        every worker poll once, and sample the queues if a sampling period has passed.
+
+        ``now`` overrides the time the delivery side acts at (the API releases deferred jobs
+        on its clock).
+        """
+        at = self.clock.now() if now is None else float(now)
+        released = self.api.release_deferred()
+        polls = self.delivery.step(at)
+        results = [r for pool in polls.values() for r in pool]
+        if self._last_sample is None or at - self._last_sample >= self.monitor_every_s:
+            self.monitor.sample()
+            self._last_sample = at
+        self._steps += 1
+        return StepResult(
+            at=at,
+            released=len(released),
+            consumed=sum(r.consumed for r in results),
+            sent=sum(r.sent for r in results),
+            crashes=sum(r.crashed for r in results),
+        )
+
+    def pending(self) -> PendingWork:
+        """What is left to do right now (see :class:`PendingWork`)."""
+        queued = in_flight = 0
+        for channel in Channel:
+            stats = self.store.queue.statistics(queue_name(channel), WORKER_GROUP)
+            queued += stats.depth
+            in_flight += stats.lag - stats.depth  # handed out, not yet acked
+        deferred, retrying = len(self.deferred), len(self.retry_queue)
+        dues = [t for t in (self.deferred.next_due_at(), self.retry_queue.next_due_at())
+                if t is not None]
+        receipts = 0
+        if not (queued or in_flight or deferred or retrying):
+            waiting = self._outstanding_receipts()
+            receipts = len(waiting)
+            dues.extend(r.delivered_at for r in waiting)
+        return PendingWork(queued=queued, in_flight=in_flight, deferred=deferred,
+                           retrying=retrying, receipts=receipts,
+                           next_due_at=min(dues) if dues else None)
+
+    def _outstanding_receipts(self) -> list[Receipt]:
+        """Receipts providers will still report for notifications whose send is recorded.
+
+        Probes ``collect_receipts`` with a ``ready`` that refuses everything: it sees every
+        pending receipt and removes none.
+        """
+        seen: list[Receipt] = []
+
+        def probe(receipt: Receipt) -> bool:
+            seen.append(receipt)
+            return False
+
+        for chain in self.providers.values():
+            for provider in chain:
+                provider.collect_receipts(_FAR_FUTURE_S, ready=probe)
+        dedupe, now = self.delivery.deps.dedupe, self.clock.now()
+        return [r for r in seen if dedupe.is_done(r.idempotency_key, now)]
+
+    def _fake_clock(self) -> FakeClock:
+        if not isinstance(self.clock, FakeClock):
+            raise InvalidArgument.bad_value(
+                "clock", self.clock, "a FakeClock (only a fake clock can be advanced)"
+            )
+        return self.clock
+
+    def _advance(self, clock: FakeClock, pending: PendingWork, tick_s: float,
+                 until: float | None) -> None:
+        now = clock.now()
+        if pending.busy_now:
+            target = now + tick_s
+        elif pending.next_due_at is not None:
+            target = max(pending.next_due_at, now)  # nothing to do until then: jump
+        else:
+            target = now + tick_s if until is None else until
+        if until is not None:
+            target = min(target, until)
+        clock.advance(max(_ceil_us(target - now), 1 / _US_PER_S))
+
+    def run_until(self, t: float, *, tick_s: float = DEFAULT_TICK_S,
+                  max_steps: int = DEFAULT_MAX_STEPS) -> int:
+        """Step until the clock reaches ``t``; return the number of steps taken.
+
+        The clock moves by ``tick_s`` while jobs are queued or in flight, and jumps to the
+        next due time (or ``t``) when they are not. A last step runs at ``t``.
+
+        Raises
+        ------
+        InvalidArgument
+            The clock is not a FakeClock, ``t`` is in the past, or ``tick_s`` is not > 0.
+        NotIdle
+            ``max_steps`` steps did not reach ``t``.
+        """
+        clock = self._fake_clock()
+        tick = _positive("tick_s", tick_s)
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not t >= clock.now():
+            raise InvalidArgument.bad_value("t", t, f"a time >= now ({clock.now()!r})")
+        steps = 0
+        while True:
+            self.step()
+            steps += 1
+            if clock.now() >= t:
+                return steps
+            if steps >= max_steps:
+                raise NotIdle(f"run_until({t!r}) took {max_steps} steps and reached only "
+                              f"{clock.now()!r}: raise max_steps or tick_s")
+            self._advance(clock, self.pending(), tick, until=t)
+
+    def run_until_idle(self, *, max_steps: int = DEFAULT_MAX_STEPS,
+                       tick_s: float = DEFAULT_TICK_S) -> int:
+        """Step, advancing the fake clock, until nothing is queued, in flight, deferred,
+        awaiting retry or awaiting a delivery receipt; return the number of steps.
+
+        Raises
+        ------
+        InvalidArgument
+            The clock is not a FakeClock, or ``tick_s``/``max_steps`` is not positive.
+        NotIdle
+            Work remained after ``max_steps`` steps (the message says what kind).
+
+        Notes
+        -----
+        Jumps over idle stretches, so a quiet-hours deferral of eight hours costs one step,
+        not 28,800.
+        """
+        clock = self._fake_clock()
+        tick = _positive("tick_s", tick_s)
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+            raise InvalidArgument.bad_value("max_steps", max_steps, "an integer >= 1")
+        steps = 0
+        while True:
+            self.step()
+            steps += 1
+            pending = self.pending()
+            if pending.idle:
+                return steps
+            if steps >= max_steps:
+                raise NotIdle(f"not idle after {max_steps} steps: {pending}")
+            self._advance(clock, pending, tick, until=None)
+
+    def advise(self) -> list[Advice]:
+        """The queue monitor's advice for the current pool sizes (empty: all is well)."""
+        return self.monitor.advise({c: len(pool) for c, pool in self.delivery.pools.items()})
+
+    def statistics(self) -> SystemStatistics:
+        """Every component's statistics, gathered (see :class:`SystemStatistics`)."""
+        queue = self.store.queue
+        return SystemStatistics(
+            steps=self._steps,
+            api=self.api.statistics(),
+            auth=self.api.verifier.statistics(),
+            rate_limiter=None if self.limiter is None else self.limiter.statistics(),
+            acquisitions=0 if self.limiter is None else len(self.limiter.acquisitions),
+            deferred=self.deferred.statistics(),
+            retry=self.retry_queue.statistics(),
+            workers=self.delivery.statistics(),
+            pump=self.delivery.pump.statistics(),
+            dedupe=self.delivery.deps.dedupe.statistics(),
+            queues=tuple((c, queue.statistics(queue_name(c), WORKER_GROUP)) for c in Channel),
+            providers=tuple(
+                (p.name, p.statistics())
+                for chain in self.providers.values() for p in chain
+                if isinstance(p, SimulatedProvider)
+            ),
+            log=self.log.statistics(),
+            monitor=self.monitor.statistics(),
+            alerts=len(self.alerts),
+        )
+
+    def __repr__(self) -> str:
+        return (f"NotificationSystem(backend={self.store.backend!r}, seed={self.seed!r}, "
+                f"now={self.clock.now()!r})")
+
+

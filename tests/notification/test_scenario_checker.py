@@ -1,0 +1,484 @@
+"""The seeded scenario and its checker: many stormy seeds break no promise, the same seed
+replays the same history on every backend, and the checker names each injected anomaly —
+in hand-edited histories and in runs with a deliberately broken component."""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, time, timedelta
+from functools import cache
+
+import pytest
+
+from reference.notification.api import ReceiptEntry
+from reference.notification.checker import ANOMALY_KINDS, CheckReport, check
+from reference.notification.model import Channel, Status, StatusChange
+from reference.notification.providers import (
+    PROVIDER_CHAINS,
+    Effect,
+    ProviderResult,
+    SimulatedProvider,
+)
+from reference.notification.ratelimit import RateDecision
+from reference.notification.retry import Alert
+from reference.notification.scenario import (
+    Outage,
+    ProviderEffect,
+    RequestRecord,
+    ScenarioConfig,
+    ScenarioResult,
+    build_system,
+    run_scenario,
+)
+from reference.notification.settings import Preferences, QuietHours, SettingsStore
+from reference.notification.system import NotificationSystem
+from reference.storage import DeadLetter, Delivery, QueueStatistics, Store, WorkQueue
+
+S = Status
+STORMY = ScenarioConfig.stormy()
+SMALL = ScenarioConfig.calm().scaled(users=8, events=16)
+MEMORY_SEEDS = range(40)
+CLEAN_SEED = 0
+_NO_REDIS = "REDIS_URL is not set: the real-Redis leg runs in CI"
+
+
+@cache
+def stormy(seed: int) -> ScenarioResult:
+    """One stormy run per seed, shared by the tests of this module."""
+    return run_scenario(STORMY, seed)
+
+
+def failure_message(result: ScenarioResult, report: CheckReport) -> str:
+    return (f"seed={result.seed} backend={result.backend} "
+            f"fingerprint={result.fingerprint()}\n{report.summary(limit=20)}")
+
+
+# ── many seeds, every backend ────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize("seed", MEMORY_SEEDS)
+def test_a_stormy_day_breaks_no_promise_on_the_memory_backend(seed: int) -> None:
+    result = stormy(seed)
+    report = check(result)
+    assert report.ok, failure_message(result, report)
+
+
+def test_the_stormy_seeds_really_exercise_every_fault() -> None:
+    results = [stormy(seed) for seed in MEMORY_SEEDS]
+    changes = [c for r in results for c in r.changes]
+    reasons = [c.reason for c in changes]
+    assert sum(len(r.crashes) for r in results) >= 20
+    assert sum(len(r.queue_duplicates) for r in results) >= 100
+    assert sum(len(r.settings_changes) for r in results) >= 40
+    assert sum(r.statistics.workers.fallbacks for r in results) >= 20
+    assert sum(r.startswith("duplicate:") for r in reasons) >= 50  # duplicate events
+    assert sum(r.startswith("released:quiet_hours") for r in reasons) >= 50
+    assert sum(r.startswith("rate_limited:") for rec in (x for r in results for x in r.requests)
+               for r in (e.reason for e in rec.entries)) >= 20
+    assert any("device token removed" in r for r in reasons)
+    assert any(c.status is S.DELIVERED for c in changes)
+
+
+@pytest.mark.parametrize(
+    ("backend", "seed"),
+    [pytest.param("fakeredis", seed, id=f"fakeredis-{seed}") for seed in (0, 1, 2)]
+    + [pytest.param("redis", seed, id=f"redis-{seed}",
+                    marks=pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason=_NO_REDIS))
+       for seed in (0, 1)],
+)
+def test_a_stormy_day_replays_identically_and_cleanly_on_redis_backends(
+    backend: str, seed: int,
+) -> None:
+    namespace = f"test-scenario-{uuid.uuid4().hex[:12]}"  # private keys on a shared server
+    result = run_scenario(STORMY, seed, backend=backend,  # type: ignore[arg-type]
+                          namespace=namespace)
+    report = check(result)
+    assert report.ok, failure_message(result, report)
+    assert result.fingerprint() == stormy(seed).fingerprint(), f"seed={seed}"
+
+
+def test_the_same_seed_gives_the_same_history_and_another_seed_does_not() -> None:
+    again = run_scenario(STORMY, 3)
+    assert again == stormy(3)
+    assert again.fingerprint() == stormy(3).fingerprint()
+    assert again.fingerprint() != stormy(4).fingerprint()
+
+
+def test_a_progress_bar_changes_nothing_but_the_screen(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_scenario(SMALL, 5, progress=True) == run_scenario(SMALL, 5)
+    assert "events" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"users": 0}, {"crash_rate": 1.5}, {"rate_limit": (0, 60.0)}, {"time_zones": ("Mars/Base",)},
+     {"transient_rate": 0.7, "permanent_rate": 0.7}, {"horizon_s": float("nan")}],
+)
+def test_a_bad_config_is_rejected_with_a_clear_error(changes: Mapping[str, object]) -> None:
+    with pytest.raises(ValueError, match="is invalid"):
+        replace(STORMY, **changes)  # type: ignore[arg-type]
+
+
+def test_an_outage_must_name_a_provider_and_a_window() -> None:
+    with pytest.raises(ValueError, match="provider"):
+        Outage("pigeon-post", 0.0, 10.0)
+    with pytest.raises(ValueError, match="start_s < end_s"):
+        Outage("apns", 10.0, 10.0)
+
+
+# ── the checker against hand-edited histories ────────────────────────────────────────────
+
+
+@pytest.fixture(scope="module")
+def clean() -> ScenarioResult:
+    result = stormy(CLEAN_SEED)
+    assert check(result).ok
+    return result
+
+
+def kinds_of(report: CheckReport) -> dict[str, int]:
+    return {kind: n for kind, n in report.counts.items() if n}
+
+
+def kinds(result: ScenarioResult) -> dict[str, int]:
+    return kinds_of(check(result))
+
+
+def history(result: ScenarioResult, nid: str) -> list[StatusChange]:
+    return [c for c in result.changes if c.notification_id == nid]
+
+
+def records(result: ScenarioResult) -> dict[str, tuple[RequestRecord, ReceiptEntry]]:
+    return {e.notification_id: (r, e) for r in result.requests for e in r.entries}
+
+
+def sent_effect(result: ScenarioResult) -> ProviderEffect:
+    """An effect of a non-critical notification that was queued at once (not deferred)."""
+    by_nid = records(result)
+    for pe in result.effects:
+        record, entry = by_nid[pe.effect.notification_id]
+        if not record.request.critical and entry.status is S.QUEUED:
+            return pe
+    raise AssertionError("the clean history has no non-critical effect")
+
+
+def with_record(result: ScenarioResult, nid: str, **changes: object) -> ScenarioResult:
+    requests = tuple(
+        replace(r, **changes) if any(e.notification_id == nid for e in r.entries) else r
+        for r in result.requests
+    )
+    return replace(result, requests=requests)
+
+
+def test_a_notification_stuck_in_the_queue_is_lost(clean: ScenarioResult) -> None:
+    nid = sent_effect(clean).effect.notification_id
+    stuck = tuple(c for c in clean.changes
+                  if not (c.notification_id == nid and c.status in (S.SENT, S.DELIVERED)))
+    edited = replace(clean, changes=stuck)
+    assert kinds(edited) == {"lost": 1}
+    [anomaly] = check(edited).anomalies
+    assert anomaly.subject == nid and "ended queued" in anomaly.detail
+
+
+def test_a_deferred_notification_never_released_is_lost(clean: ScenarioResult) -> None:
+    released = next(c.notification_id for c in clean.changes
+                    if c.reason == "released:quiet_hours_ended")
+    kept = tuple(c for c in clean.changes if c.notification_id != released
+                 or c.status in (S.ACCEPTED, S.DEFERRED))
+    edited = replace(clean, changes=kept,
+                     effects=tuple(pe for pe in clean.effects
+                                   if pe.effect.notification_id != released))
+    report = check(edited)
+    assert report.counts["lost"] == 1, report.summary()
+    assert "never released" in report.of_kind("lost")[0].detail
+
+
+def test_a_notification_missing_from_the_log_is_lost(clean: ScenarioResult) -> None:
+    nid = sent_effect(clean).effect.notification_id
+    edited = replace(clean, changes=tuple(c for c in clean.changes if c.notification_id != nid))
+    assert check(edited).of_kind("lost")[0].detail.endswith("never recorded in the log")
+
+
+def test_a_send_the_providers_never_made_is_phantom(clean: ScenarioResult) -> None:
+    pe = sent_effect(clean)
+    edited = replace(clean, effects=tuple(e for e in clean.effects if e is not pe))
+    assert kinds(edited) == {"phantom_sent": 1}
+
+
+def test_a_second_effect_for_the_same_event_channel_and_address_is_a_duplicate(
+    clean: ScenarioResult,
+) -> None:
+    pe = sent_effect(clean)
+    copy = replace(pe, effect=replace(pe.effect, provider="late-copy", at=pe.effect.at + 60))
+    edited = replace(clean, effects=(*clean.effects, copy))
+    assert kinds(edited) == {"duplicate_effect": 1}
+    assert "late-copy" in check(edited).anomalies[0].detail
+
+
+def test_an_effect_nobody_asked_for_is_unexplained(clean: ScenarioResult) -> None:
+    stray = ProviderEffect(Channel.SMS, Effect("evt-x|sms|+15550000", "999", "+15550000",
+                                               "t", "b", "sms-primary", clean.started_at))
+    assert kinds(replace(clean, effects=(*clean.effects, stray))) == {"unexplained_effect": 1}
+
+
+def test_an_effect_on_an_opted_out_channel_or_category_violates_the_opt_out(
+    clean: ScenarioResult,
+) -> None:
+    pe = sent_effect(clean)
+    record, _ = records(clean)[pe.effect.notification_id]
+    no_channel = record.preferences.with_channel(pe.channel, False)
+    no_category = record.preferences.with_category(record.request.category, False)
+    for prefs in (no_channel, no_category):
+        report = check(with_record(clean, pe.effect.notification_id, preferences=prefs))
+        assert set(kinds_of(report)) == {"opt_out_violated"}  # its siblings' effects too
+        assert pe.effect.notification_id in {a.subject for a in report.anomalies}
+
+
+def quiet_around(prefs: Preferences, at: float, *, before_h: int, after_h: int) -> Preferences:
+    local = datetime.fromtimestamp(at, prefs.zone)
+    start, end = local - timedelta(hours=before_h), local + timedelta(hours=after_h)
+    return replace(prefs, quiet_hours=QuietHours(time(start.hour), time(end.hour)))
+
+
+def test_an_effect_inside_quiet_hours_queued_in_the_same_window_is_a_violation(
+    clean: ScenarioResult,
+) -> None:
+    pe = sent_effect(clean)
+    record, _ = records(clean)[pe.effect.notification_id]
+    quiet = quiet_around(record.preferences, pe.effect.at, before_h=2, after_h=2)
+    report = check(with_record(clean, pe.effect.notification_id, preferences=quiet))
+    assert set(kinds_of(report)) == {"quiet_hours_violated"}
+    assert pe.effect.notification_id in {a.subject for a in report.anomalies}
+
+
+def test_a_retry_that_slips_into_a_quiet_window_started_after_queueing_is_allowed(
+    clean: ScenarioResult,
+) -> None:
+    pe = sent_effect(clean)
+    nid = pe.effect.notification_id
+    record, _ = records(clean)[nid]
+    queued_at = next(c.at for c in history(clean, nid) if c.status is S.QUEUED)
+    slipped = replace(pe, effect=replace(pe.effect, at=queued_at + 3 * 3600))
+    quiet = quiet_around(record.preferences, slipped.effect.at, before_h=1, after_h=2)
+    edited = with_record(replace(clean, effects=tuple(
+        slipped if e is pe else e for e in clean.effects)), nid, preferences=quiet)
+    assert check(edited).counts["quiet_hours_violated"] == 0
+
+
+def test_more_than_the_limit_in_any_sliding_window_is_caught(clean: ScenarioResult) -> None:
+    limit, window_s = clean.config.rate_limit  # 3 per 600 s
+    pe = sent_effect(clean)
+    record, entry = records(clean)[pe.effect.notification_id]
+
+    def burst(*offsets: float) -> ScenarioResult:
+        extra = tuple(replace(record, seq=1000 + i, at=record.at + dt,
+                              entries=(replace(entry, notification_id=f"x{i}"),))
+                      for i, dt in enumerate(offsets))
+        return replace(clean, requests=(*clean.requests, *extra))
+
+    user_records = [r for r in clean.requests if r.request.user_id == record.request.user_id]
+    assert len(user_records) < 20  # the user's own traffic stays far from the burst below
+    far = 100 * window_s
+    # limit + 1 spread over two fixed windows, but inside one sliding window: caught
+    assert check(burst(*(far + i * window_s / (limit + 1) for i in range(limit + 1)))
+                 ).counts["rate_limit_exceeded"] == 1
+    # exactly one window apart: the limiter's window is half-open, so this is allowed
+    assert check(burst(*(far + i * window_s / limit for i in range(limit + 1)))
+                 ).counts["rate_limit_exceeded"] == 0
+
+
+def test_a_quiet_hours_request_suppressed_instead_of_deferred_is_a_drop(
+    clean: ScenarioResult,
+) -> None:
+    pe = sent_effect(clean)
+    nid = pe.effect.notification_id
+    record, entry = records(clean)[nid]
+    quiet = quiet_around(record.preferences, record.at, before_h=1, after_h=3)
+    dropped = replace(entry, status=S.SUPPRESSED, reason="dropped:too_late")
+    edited = replace(with_record(clean, nid, preferences=quiet), requests=tuple(
+        replace(r, entries=tuple(dropped if e is entry else e for e in r.entries))
+        for r in with_record(clean, nid, preferences=quiet).requests
+    ))
+    assert check(edited).counts["quiet_hours_dropped"] == 1
+    throttled = replace(dropped, reason="rate_limited:channel=sms")  # legitimately suppressed
+    allowed = replace(edited, requests=tuple(
+        replace(r, entries=tuple(throttled if e.notification_id == nid else e
+                                 for e in r.entries)) for r in edited.requests))
+    assert check(allowed).counts["quiet_hours_dropped"] == 0
+
+
+def test_a_deferred_notification_later_suppressed_is_a_drop(clean: ScenarioResult) -> None:
+    deferred = next(c for c in clean.changes if c.status is S.DEFERRED)
+    nid = deferred.notification_id
+    kept = [c for c in clean.changes if c.notification_id != nid]
+    kept += [c for c in history(clean, nid) if c.status in (S.ACCEPTED, S.DEFERRED)]
+    kept.append(replace(deferred, status=S.SUPPRESSED, reason="dropped"))
+    edited = replace(clean, changes=tuple(kept), effects=tuple(
+        e for e in clean.effects if e.effect.notification_id != nid))
+    assert kinds(edited) == {"quiet_hours_dropped": 1}
+
+
+def test_a_suppression_without_a_reason_is_named(clean: ScenarioResult) -> None:
+    target = next(c for c in clean.changes if c.status is S.SUPPRESSED)
+    edited = replace(clean, changes=tuple(replace(c, reason="") if c is target else c
+                                          for c in clean.changes))
+    assert kinds(edited) == {"suppressed_without_reason": 1}
+
+
+def test_a_dead_letter_needs_an_alert(clean: ScenarioResult) -> None:
+    failed = next(c for c in clean.changes if c.status is S.FAILED)
+    dead = replace(failed, status=S.DEAD_LETTERED, at=failed.at + 1, reason="out of attempts")
+    edited = replace(clean, changes=(*clean.changes, dead))
+    assert kinds(edited) == {"dead_letter_unalerted": 1}
+    alert = Alert(dead.at, dead.channel, dead.notification_id, dead.reason)
+    assert kinds(replace(edited, alerts=(*edited.alerts, alert))) == {}
+
+
+def test_the_summary_is_deterministic_text_listing_counts_and_anomalies(
+    clean: ScenarioResult,
+) -> None:
+    effects = tuple(e for e in clean.effects if e.channel is not Channel.EMAIL)
+    report = check(replace(clean, effects=effects))
+    text = report.summary(limit=2)
+    assert text.splitlines()[0].endswith(f"{len(report.anomalies)} anomalies")
+    assert f"phantom_sent              {report.counts['phantom_sent']}" in text
+    assert text.splitlines()[-1] == f"  ... ({len(report.anomalies) - 2} more)"
+    assert text == check(replace(clean, effects=effects)).summary(limit=2)
+    assert set(report.counts) == set(ANOMALY_KINDS)
+
+
+# ── the checker against deliberately broken components (dependency injection) ─────────────
+
+
+class IgnoresOptOuts(SettingsStore):
+    """A settings store that forgets every opt-out (keeps zone and quiet hours)."""
+
+    def get(self, user_id: str) -> Preferences:
+        prefs = super().get(user_id)
+        return Preferences(time_zone=prefs.time_zone, quiet_hours=prefs.quiet_hours)
+
+
+class IgnoresQuietHours(SettingsStore):
+    """A settings store that forgets quiet hours."""
+
+    def get(self, user_id: str) -> Preferences:
+        return replace(super().get(user_id), quiet_hours=None)
+
+
+class AlwaysAllows:
+    """A rate limiter that never says no."""
+
+    def acquire(self, key: str) -> RateDecision:
+        return RateDecision(allowed=True, retry_after_s=0.0, remaining=1)
+
+
+class ForgetfulProvider(SimulatedProvider):
+    """A provider without idempotency keys: every request is a new message."""
+
+    __slots__ = ("requests",)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.requests = 0
+
+    def send(self, job: object, *, idempotency_key: str, now: float) -> ProviderResult:
+        self.requests += 1
+        return super().send(job, idempotency_key=f"{idempotency_key}#{self.requests}",  # type: ignore[arg-type]
+                            now=now)
+
+
+class LossyQueue:
+    """A broker that silently loses every fourth message published."""
+
+    def __init__(self, inner: WorkQueue) -> None:
+        self.inner = inner
+        self.published = 0
+
+    def publish(self, queue: str, body: str) -> str:
+        self.published += 1
+        if self.published % 4 == 0:
+            return f"lost-{self.published}"
+        return self.inner.publish(queue, body)
+
+    def create_group(self, queue: str, group: str, *, visibility_timeout_s: float = 30.0,
+                     max_deliveries: int = 5) -> None:
+        self.inner.create_group(queue, group, visibility_timeout_s=visibility_timeout_s,
+                                max_deliveries=max_deliveries)
+
+    def consume(self, queue: str, group: str, consumer: str, *, count: int = 1
+                ) -> list[Delivery]:
+        return self.inner.consume(queue, group, consumer, count=count)
+
+    def ack(self, queue: str, group: str, message_id: str) -> bool:
+        return self.inner.ack(queue, group, message_id)
+
+    def dead_letter(self, queue: str, group: str, message_id: str, reason: str) -> bool:
+        return self.inner.dead_letter(queue, group, message_id, reason)
+
+    def dead_letters(self, queue: str, group: str) -> list[DeadLetter]:
+        return self.inner.dead_letters(queue, group)
+
+    def replay_dead_letters(self, queue: str, group: str,
+                            message_ids: object = None) -> int:
+        return self.inner.replay_dead_letters(queue, group, message_ids)  # type: ignore[arg-type]
+
+    def statistics(self, queue: str, group: str) -> QueueStatistics:
+        return self.inner.statistics(queue, group)
+
+
+def broken_run(config: ScenarioConfig, seed: int,
+               overrides: Callable[[Store], dict[str, object]]) -> CheckReport:
+    """Run the scenario on a system with one component replaced, and check it."""
+    def build(store: Store, cfg: ScenarioConfig, s: int) -> NotificationSystem:
+        return build_system(store, cfg, s, **overrides(store))
+
+    return check(run_scenario(config, seed, build=build))
+
+
+def test_a_settings_store_that_ignores_opt_outs_is_caught() -> None:
+    config = replace(SMALL, opt_out_rate=1.0, critical_rate=0.0)
+    report = broken_run(config, 1, lambda store: {"settings": IgnoresOptOuts(store.kv)})
+    assert report.counts["opt_out_violated"] > 0, report.summary()
+    assert check(run_scenario(config, 1)).ok
+
+
+def test_a_settings_store_that_ignores_quiet_hours_is_caught() -> None:
+    config = replace(SMALL, quiet_hours_rate=1.0, critical_rate=0.0)
+    report = broken_run(config, 2, lambda store: {"settings": IgnoresQuietHours(store.kv)})
+    assert report.counts["quiet_hours_violated"] > 0, report.summary()
+    assert check(run_scenario(config, 2)).ok
+
+
+def test_a_rate_limiter_that_always_allows_is_caught() -> None:
+    config = replace(SMALL, users=2, rate_limit=(1, 3600.0), critical_rate=0.0)
+    report = broken_run(config, 3, lambda store: {"limiter": AlwaysAllows()})
+    assert report.counts["rate_limit_exceeded"] > 0, report.summary()
+    assert check(run_scenario(config, 3)).ok
+
+
+def test_providers_without_idempotency_keys_deliver_duplicates_under_crashes() -> None:
+    config = replace(SMALL, crash_rate=0.05, transient_rate=0.2)
+
+    def forgetful(seed: int) -> dict[Channel, tuple[SimulatedProvider, ...]]:
+        models = config.failure_models()
+        return {channel: tuple(ForgetfulProvider(name, channel, rng=random.Random(f"{seed}:{name}"),
+                                                 failures=models[name]) for name in names)
+                for channel, names in PROVIDER_CHAINS.items()}
+
+    report = broken_run(config, 4, lambda store: {"providers": forgetful(4)})
+    assert report.counts["duplicate_effect"] > 0, report.summary()
+    assert check(run_scenario(config, 4)).ok
+
+
+def test_a_broker_that_loses_messages_is_caught() -> None:
+    def build(store: Store, cfg: ScenarioConfig, seed: int) -> NotificationSystem:
+        lossy = replace(store, queue=LossyQueue(store.queue))
+        return build_system(lossy, cfg, seed)
+
+    report = check(run_scenario(SMALL, 5, build=build))
+    assert report.counts["lost"] > 0, report.summary()
+    assert all("ended queued" in a.detail for a in report.of_kind("lost"))
