@@ -48,6 +48,7 @@ __all__ = [
     "retry_experiment",
 ]
 
+_ATTEMPT_OUTCOMES = frozenset({Status.SENT, Status.FAILED, Status.DEAD_LETTERED})
 START_S = 1_767_225_600.0  # 2026-01-01T00:00:00Z, outside everybody's quiet hours by default
 
 
@@ -171,7 +172,8 @@ def retry_experiment(
         if sent_at is not None:
             latencies.append(sent_at - accepted)
         dead += any(c.status is Status.DEAD_LETTERED for c in history)
-        attempts.append(sum(c.status in (Status.SENT, Status.FAILED) for c in history))
+        # every provider call ends in one of these (the last failed one is logged dead_lettered)
+        attempts.append(sum(c.status in _ATTEMPT_OUTCOMES for c in history))
     return RetryResult(
         failure_rate=rate, policy=chosen, notifications=count, sent=len(latencies),
         dead_lettered=dead, latencies_s=tuple(latencies), attempts=tuple(attempts),
@@ -205,8 +207,9 @@ def burst_experiment(
     """A steady flow of Android pushes plus one burst, drained by ``workers`` workers.
 
     Each worker takes up to ``batch_size`` jobs per second, so ``workers * batch_size`` per
-    second is the channel's capacity. The queue monitor samples every 10 s and its advice
-    (oldest message older than 60 s, or depth growing) is recorded the first time it fires.
+    second is the channel's capacity. The queue monitor samples every 10 s; the first time it
+    asks for more workers (a message older than 60 s or a depth growing for 3 samples, *and*
+    the observed throughput too low to drain the backlog within 60 s) is recorded.
     """
     pool = _check_count("workers", workers)
     size = _check_count("burst", burst, 0)
@@ -242,7 +245,7 @@ def burst_experiment(
         if second % 10 == 0:
             monitor.sample()
             if advice is None:
-                found = monitor.advise({Channel.ANDROID_PUSH: pool})
+                found = [a for a in monitor.advise({Channel.ANDROID_PUSH: pool}) if a.add_workers]
                 if found:
                     advice, advice_at = found[0], float(second)
         clock.advance(1.0)

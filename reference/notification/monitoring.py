@@ -71,7 +71,11 @@ class QueueSample:
 
 @dataclass(frozen=True, slots=True)
 class Advice:
-    """Add ``add_workers`` workers to ``channel``'s pool, because ``reason``."""
+    """Add ``add_workers`` workers to ``channel``'s pool, because ``reason``.
+
+    ``add_workers`` is 0 when a rule fired (an old message) but the observed throughput of the
+    current pool already drains the backlog within the target: a warning, not a request.
+    """
 
     channel: Channel
     add_workers: int
@@ -211,10 +215,12 @@ class QueueMonitor:
         per_worker = finished / elapsed / current
         arriving = (last.published - first.published) / elapsed
         needed = math.ceil((last.lag / self.target_drain_s + arriving) / per_worker)
-        add = max(1, needed - current)
-        return add, (f"lag {last.lag}, {per_worker:.2f}/s per worker, {arriving:.2f}/s "
-                     f"arriving: {current + add} workers drain it in "
-                     f"{self.target_drain_s:.0f} s")
+        rates = f"lag {last.lag}, {per_worker:.2f}/s per worker, {arriving:.2f}/s arriving"
+        if needed <= current:  # a rule fired, but the backlog is already draining fast enough
+            return 0, (f"{rates}: the current {current} workers drain it within "
+                       f"{self.target_drain_s:.0f} s, no more needed")
+        add = needed - current
+        return add, f"{rates}: {needed} workers drain it in {self.target_drain_s:.0f} s"
 
     def statistics(self) -> MonitorStatistics:
         return MonitorStatistics(

@@ -89,3 +89,10 @@ def test_bad_experiment_arguments_are_refused_with_the_name_of_the_argument(
 ) -> None:
     with pytest.raises(InvalidArgument, match=message):
         call()  # type: ignore[operator]
+
+
+def test_attempts_count_every_provider_call_including_the_one_that_dead_letters() -> None:
+    result = retry_experiment(0.6, policy=RetryPolicy(max_attempts=2), notifications=80, seed=5)
+    dead = [a for a in result.attempts if a == 2]
+    assert result.dead_lettered > 0
+    assert len(dead) >= result.dead_lettered  # each dead letter took both attempts

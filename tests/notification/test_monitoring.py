@@ -140,3 +140,22 @@ def test_a_negative_worker_count_is_invalid() -> None:
     monitor.sample()
     with pytest.raises(InvalidArgument, match="workers"):
         monitor.advise({EMAIL: -1})
+
+
+def test_an_old_backlog_that_is_draining_fast_enough_gets_a_warning_not_more_workers() -> None:
+    clock, store, _ = setup()
+    sms = queue_name(EMAIL)
+    monitor = QueueMonitor(store.queue, clock, channels=(EMAIL,), max_age_s=30.0,
+                           target_drain_s=60.0)
+    for i in range(200):
+        store.queue.publish(sms, job(i).to_json())
+    for _ in range(4):  # 2 workers ack 20 per 10 s: 120 left, well within 60 s at 2/s
+        monitor.sample()
+        clock.advance(10.0)
+        for delivery in store.queue.consume(sms, WORKER_GROUP, "w", count=20):
+            store.queue.ack(sms, WORKER_GROUP, delivery.message_id)
+    monitor.sample()
+    [advice] = monitor.advise({EMAIL: 2})
+    assert "oldest message 40 s old" in advice.reason
+    assert advice.add_workers == 0
+    assert "the current 2 workers drain it within 60 s, no more needed" in advice.reason
