@@ -1,6 +1,9 @@
 """A seeded, fault-injecting simulation: one object owns time, chance, timers and the log.
 
-Every distributed scenario in the lab runs inside a :class:`Simulation`. It owns
+The lab's general-purpose harness for distributed scenarios (networks that drop, delay and
+duplicate; crashes; clock skew). A chapter may drive its own domain-specific runner on the same
+principles — chapter 10's :mod:`reference.notification.scenario` owns a FakeClock, seeded rngs
+and a timer heap of its own. A :class:`Simulation` owns
 
 - ``clock``: a :class:`~reference.core.clock.FakeClock` that moves only when a timer fires,
 - ``rng``: ``random.Random(seed)``, the only source of chance,
