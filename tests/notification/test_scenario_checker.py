@@ -17,13 +17,18 @@ import pytest
 from reference.notification.api import ReceiptEntry
 from reference.notification.checker import ANOMALY_KINDS, CheckReport, check
 from reference.notification.model import Channel, Status, StatusChange
+from reference.notification.mutants import (
+    AlwaysAllows,
+    ForgetfulProvider,
+    ForgetsOptOuts,
+    ForgetsQuietHours,
+    LossyQueue,
+)
 from reference.notification.providers import (
     PROVIDER_CHAINS,
     Effect,
-    ProviderResult,
     SimulatedProvider,
 )
-from reference.notification.ratelimit import RateDecision
 from reference.notification.retry import Alert
 from reference.notification.scenario import (
     Outage,
@@ -34,9 +39,9 @@ from reference.notification.scenario import (
     build_system,
     run_scenario,
 )
-from reference.notification.settings import Preferences, QuietHours, SettingsStore
+from reference.notification.settings import Preferences, QuietHours
 from reference.notification.system import NotificationSystem
-from reference.storage import DeadLetter, Delivery, QueueStatistics, Store, WorkQueue
+from reference.storage import Store
 
 S = Status
 STORMY = ScenarioConfig.stormy()
@@ -354,82 +359,6 @@ def test_the_summary_is_deterministic_text_listing_counts_and_anomalies(
 # ── the checker against deliberately broken components (dependency injection) ─────────────
 
 
-class IgnoresOptOuts(SettingsStore):
-    """A settings store that forgets every opt-out (keeps zone and quiet hours)."""
-
-    def get(self, user_id: str) -> Preferences:
-        prefs = super().get(user_id)
-        return Preferences(time_zone=prefs.time_zone, quiet_hours=prefs.quiet_hours)
-
-
-class IgnoresQuietHours(SettingsStore):
-    """A settings store that forgets quiet hours."""
-
-    def get(self, user_id: str) -> Preferences:
-        return replace(super().get(user_id), quiet_hours=None)
-
-
-class AlwaysAllows:
-    """A rate limiter that never says no."""
-
-    def acquire(self, key: str) -> RateDecision:
-        return RateDecision(allowed=True, retry_after_s=0.0, remaining=1)
-
-
-class ForgetfulProvider(SimulatedProvider):
-    """A provider without idempotency keys: every request is a new message."""
-
-    __slots__ = ("requests",)
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.requests = 0
-
-    def send(self, job: object, *, idempotency_key: str, now: float) -> ProviderResult:
-        self.requests += 1
-        return super().send(job, idempotency_key=f"{idempotency_key}#{self.requests}",  # type: ignore[arg-type]
-                            now=now)
-
-
-class LossyQueue:
-    """A broker that silently loses every fourth message published."""
-
-    def __init__(self, inner: WorkQueue) -> None:
-        self.inner = inner
-        self.published = 0
-
-    def publish(self, queue: str, body: str) -> str:
-        self.published += 1
-        if self.published % 4 == 0:
-            return f"lost-{self.published}"
-        return self.inner.publish(queue, body)
-
-    def create_group(self, queue: str, group: str, *, visibility_timeout_s: float = 30.0,
-                     max_deliveries: int = 5) -> None:
-        self.inner.create_group(queue, group, visibility_timeout_s=visibility_timeout_s,
-                                max_deliveries=max_deliveries)
-
-    def consume(self, queue: str, group: str, consumer: str, *, count: int = 1
-                ) -> list[Delivery]:
-        return self.inner.consume(queue, group, consumer, count=count)
-
-    def ack(self, queue: str, group: str, message_id: str) -> bool:
-        return self.inner.ack(queue, group, message_id)
-
-    def dead_letter(self, queue: str, group: str, message_id: str, reason: str) -> bool:
-        return self.inner.dead_letter(queue, group, message_id, reason)
-
-    def dead_letters(self, queue: str, group: str) -> list[DeadLetter]:
-        return self.inner.dead_letters(queue, group)
-
-    def replay_dead_letters(self, queue: str, group: str,
-                            message_ids: object = None) -> int:
-        return self.inner.replay_dead_letters(queue, group, message_ids)  # type: ignore[arg-type]
-
-    def statistics(self, queue: str, group: str) -> QueueStatistics:
-        return self.inner.statistics(queue, group)
-
-
 def broken_run(config: ScenarioConfig, seed: int,
                overrides: Callable[[Store], dict[str, object]]) -> CheckReport:
     """Run the scenario on a system with one component replaced, and check it."""
@@ -441,14 +370,14 @@ def broken_run(config: ScenarioConfig, seed: int,
 
 def test_a_settings_store_that_ignores_opt_outs_is_caught() -> None:
     config = replace(SMALL, opt_out_rate=1.0, critical_rate=0.0)
-    report = broken_run(config, 1, lambda store: {"settings": IgnoresOptOuts(store.kv)})
+    report = broken_run(config, 1, lambda store: {"settings": ForgetsOptOuts(store.kv)})
     assert report.counts["opt_out_violated"] > 0, report.summary()
     assert check(run_scenario(config, 1)).ok
 
 
 def test_a_settings_store_that_ignores_quiet_hours_is_caught() -> None:
     config = replace(SMALL, quiet_hours_rate=1.0, critical_rate=0.0)
-    report = broken_run(config, 2, lambda store: {"settings": IgnoresQuietHours(store.kv)})
+    report = broken_run(config, 2, lambda store: {"settings": ForgetsQuietHours(store.kv)})
     assert report.counts["quiet_hours_violated"] > 0, report.summary()
     assert check(run_scenario(config, 2)).ok
 
