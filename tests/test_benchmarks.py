@@ -50,3 +50,33 @@ def test_storage_suite_reports_each_backend_against_memory_and_pipelining(
     assert "memory: timeline insert (ZADD)" in printed
     assert "x memory" in printed  # fakeredis figures carry their ratio to the memory backend
     assert "x unpipelined" in printed
+
+
+def test_notification_suite_reports_the_pipeline_against_its_target_and_backends_against_memory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    out = tmp_path / "bench.json"
+    assert main(["--only", "notification", "--scale", "0.01", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for name in ("memory: notification pipeline (end to end)",
+                 "memory: intake only (signed send → queued)",
+                 "memory: delivery only (queue → provider → log)",
+                 "fakeredis: notification pipeline (end to end)"):
+        assert name in printed
+    assert "x target 50,000/s" in printed
+    assert "the 50,000 notifications/s target" in printed  # "meets" or "below": not judged
+    assert "x memory pipeline" in printed
+    data = json.loads(out.read_text())
+    figures = {f["name"]: Figure(**f) for f in data["figures"]}
+    pipeline = figures["memory: notification pipeline (end to end)"]
+    fake = figures["fakeredis: notification pipeline (end to end)"]
+    intake = figures["memory: intake only (signed send → queued)"]
+    assert not [name for name in figures if name.startswith("redis:")]  # REDIS_URL is unset
+    assert pipeline.vs_calibration == pytest.approx(
+        pipeline.ops_per_s / data["calibration_ops_per_s"])
+    assert pipeline.vs_baseline == pytest.approx(pipeline.ops_per_s / 50_000)
+    assert pipeline.note.startswith(("meets the 50,000", "below the 50,000"))
+    assert fake.baseline == "memory"
+    assert fake.vs_baseline == pytest.approx(fake.ops_per_s / pipeline.ops_per_s)
+    assert intake.vs_baseline == pytest.approx(intake.ops_per_s / pipeline.ops_per_s)

@@ -66,6 +66,7 @@ MAX_DEVICE_TOKEN_CHARS = 4096  # APNs tokens are 64 hex chars, FCM tokens ~160; 
 MAX_EMAIL_CHARS = 254  # RFC 5321 path limit
 
 PUSH_CHANNELS: frozenset[Channel] = frozenset({Channel.IOS_PUSH, Channel.ANDROID_PUSH})
+_PUSH_BY_PREFIX = {c.value: c for c in PUSH_CHANNELS}  # device fields are "<channel>:<token>"
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")  # '+', country code, at most 15 digits in all
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
@@ -345,8 +346,8 @@ class ContactBook:
         tokens: dict[Channel, list[str]] = {c: [] for c in PUSH_CHANNELS}
         for name in fields:
             prefix, sep, token = name.partition(":")
-            if sep and prefix in (Channel.IOS_PUSH.value, Channel.ANDROID_PUSH.value):
-                tokens[Channel(prefix)].append(token)
+            if sep and prefix in _PUSH_BY_PREFIX:
+                tokens[_PUSH_BY_PREFIX[prefix]].append(token)
         return Contacts(
             user_id=uid,
             ios_tokens=tuple(sorted(tokens[Channel.IOS_PUSH])),

@@ -155,7 +155,10 @@ class IdempotencyStore:
     def _load(self, key: str, now_us: int) -> dict[str, int | str] | None:
         """The live record of ``key`` as stored (``first_seen_us``, and ``done_at_us``,
         ``done_by``, ``pinned_to``, ``pin_token`` once known), or None if absent or expired."""
-        raw = self._kv.get(self._kv_key(key))
+        return self._live(self._kv.get(self._kv_key(key)), now_us)
+
+    def _live(self, raw: str | None, now_us: int) -> dict[str, int | str] | None:
+        """``raw`` (a stored record, or None) parsed, or None if absent or expired."""
         if raw is None:
             return None
         data: dict[str, int | str] = json.loads(raw)
@@ -177,7 +180,7 @@ class IdempotencyStore:
         kv_key = self._kv_key(key)
         raw = self._kv.get(kv_key)
         if raw is not None:
-            if self._load(key, now_us) is not None:
+            if self._live(raw, now_us) is not None:
                 self._repeat += 1
                 return False
             self._kv.delete(kv_key)  # expired: the window is over, a new one starts now

@@ -44,6 +44,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from bisect import bisect_right, insort
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -247,6 +248,14 @@ class _Seen:
     job: Job = field(repr=False)
 
 
+#: a receipt waiting to be reported, as kept sorted: (due at, idempotency key, arrival, receipt)
+_Pending = tuple[float, str, int, Receipt]
+
+
+def _due_at(entry: _Pending) -> float:
+    return entry[0]
+
+
 def _payload_size(job: Job) -> int:
     return len(json.dumps({"title": job.title, "body": job.body}).encode("utf-8"))
 
@@ -274,11 +283,13 @@ class SimulatedProvider:
     Every send draws exactly four numbers (latency, outcome, delivery, receipt delay) whatever the
     outcome, so one provider's random stream does not shift when a scripted failure or an
     outage replaces a draw. ``sent`` grows by one per *effect*, never per request: the
-    difference is what the idempotency key buys.
+    difference is what the idempotency key buys. Pending receipts are kept sorted by due
+    time, so ``collect_receipts`` looks only at those due: O(log n + due).
     """
 
-    __slots__ = ("_counts", "_invalid", "_pending", "_rng", "_script", "_seen", "channel",
-                 "failures", "idempotency_window_s", "name", "payload_limit_bytes", "sent")
+    __slots__ = ("_arrivals", "_counts", "_invalid", "_pending", "_rng", "_script", "_seen",
+                 "channel", "failures", "idempotency_window_s", "name", "payload_limit_bytes",
+                 "sent")
 
     def __init__(
         self,
@@ -315,7 +326,8 @@ class SimulatedProvider:
         self._seen: dict[str, _Seen] = {}
         self._script: deque[str] = deque()
         self._invalid: set[str] = set()
-        self._pending: list[Receipt] = []
+        self._pending: list[_Pending] = []  # sorted by due time
+        self._arrivals = 0
         self._counts = dict.fromkeys(
             ("requests", "accepted", "duplicates", "transient", "permanent", "receipts"), 0
         )
@@ -410,15 +422,18 @@ class SimulatedProvider:
         """
         if not _finite(now):
             raise InvalidArgument.bad_value("now", now, "a finite time in seconds")
-        due, keep = [], []
-        for receipt in self._pending:
-            if receipt.delivered_at <= now and (ready is None or ready(receipt)):
-                due.append(receipt)
+        end = bisect_right(self._pending, now, key=_due_at)  # the due ones are a prefix
+        due: list[_Pending] = []
+        keep: list[_Pending] = []
+        for entry in self._pending[:end]:
+            receipt = entry[-1]
+            if ready is None or ready(receipt):
+                due.append(entry)
             else:
-                keep.append(receipt)
-        self._pending = keep
+                keep.append(entry)  # due, but its sender has not recorded it: stays
+        self._pending[:end] = keep
         self._counts["receipts"] += len(due)
-        return sorted(due, key=lambda r: (r.delivered_at, r.idempotency_key))
+        return [receipt for _due_at, _key, _arrival, receipt in due]
 
     def statistics(self) -> ProviderStatistics:
         c = self._counts
@@ -464,8 +479,10 @@ class SimulatedProvider:
         if not seen.answered:
             seen.answered = True
             if seen.delivered:
-                self._pending.append(Receipt(seen.job, seen.key, self.name,
-                                             max(now, seen.accepted_at) + seen.receipt_delay_s))
+                due_at = max(now, seen.accepted_at) + seen.receipt_delay_s
+                insort(self._pending, (due_at, seen.key, self._arrivals,
+                                       Receipt(seen.job, seen.key, self.name, due_at)))
+                self._arrivals += 1
         return ProviderResult("accepted", code, 0.0, latency, self.name)
 
 

@@ -234,9 +234,9 @@ def decide(
     if isinstance(providers, bool) or not isinstance(providers, int) or providers < 1:
         raise InvalidArgument.bad_value("providers", providers, "an integer >= 1")
     attempt, index = job.attempt, job.provider_index
-    what = f"{result.provider}: {result.code} on attempt {attempt}"
     if result.outcome == "accepted":
         return RetryDecision(Action.DONE, None, attempt, index, f"accepted by {result.provider}")
+    what = f"{result.provider}: {result.code} on attempt {attempt}"
     if result.outcome == "permanent":
         if result.code in ADDRESS_CODES:
             push = job.channel in (Channel.IOS_PUSH, Channel.ANDROID_PUSH)

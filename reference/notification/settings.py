@@ -69,6 +69,14 @@ DEFAULT_CATEGORIES: frozenset[Category] = frozenset(Category) - {Category.MARKET
 _CLOCK = r"([0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)"
 _WINDOW = re.compile(rf"{_CLOCK}\s*-\s*{_CLOCK}")
 
+#: (channel, its hash field, the value of a user who never set it), and the same per category
+_CHANNEL_FIELDS = tuple(
+    (c, f"channel:{c.value}", "1" if c in DEFAULT_CHANNELS else "0") for c in Channel
+)
+_CATEGORY_FIELDS = tuple(
+    (c, f"category:{c.value}", "1" if c in DEFAULT_CATEGORIES else "0") for c in Category
+)
+
 
 def _fmt(t: time) -> str:
     return t.strftime("%H:%M") if not (t.second or t.microsecond) else t.isoformat()
@@ -377,20 +385,14 @@ class SettingsStore:
     def get(self, user_id: UserId) -> Preferences:
         """The user's preferences (the defaults for anything never set)."""
         fields = self._kv.hgetall(self._key(user_id))
-        channels = {
-            c
-            for c in Channel
-            if fields.get(f"channel:{c.value}", "1" if c in DEFAULT_CHANNELS else "0") == "1"
-        }
-        categories = {
-            c
-            for c in Category
-            if fields.get(f"category:{c.value}", "1" if c in DEFAULT_CATEGORIES else "0") == "1"
-        }
+        channels = frozenset(c for c, name, default in _CHANNEL_FIELDS
+                             if fields.get(name, default) == "1")
+        categories = frozenset(c for c, name, default in _CATEGORY_FIELDS
+                               if fields.get(name, default) == "1")
         quiet = fields.get("quiet_hours")
         return Preferences(
-            channels=frozenset(channels),
-            categories=frozenset(categories),
+            channels=channels,
+            categories=categories,
             time_zone=fields.get("time_zone", "UTC"),
             quiet_hours=QuietHours.parse(quiet) if quiet else None,
         )

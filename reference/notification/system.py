@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -215,6 +215,15 @@ class PendingWork:
 
 
 @dataclass(frozen=True, slots=True)
+class _Outlook:
+    """What the run loop decides on: :class:`PendingWork` without the counts."""
+
+    idle: bool
+    busy_now: bool
+    next_due_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class StepResult:
     """One :meth:`NotificationSystem.step`: deferred jobs released, jobs consumed and sent,
     worker crashes."""
@@ -293,7 +302,9 @@ class NotificationSystem:
     Wiring only: every behaviour is the components'. One :meth:`step` costs one deferred-queue
     scan, one retry-queue scan and one poll per worker; :meth:`pending` asks each channel
     queue for its statistics and, only when nothing else is pending, each provider for its
-    outstanding receipts.
+    outstanding receipts (one dedupe read per receipt, to count those whose send is
+    recorded). The run loop asks the same questions but needs no count, only the earliest
+    such receipt: usually one read per provider instead of one per receipt.
     """
 
     def __init__(
@@ -539,14 +550,7 @@ max_deliveries
 
     def pending(self) -> PendingWork:
         """What is left to do right now (see :class:`PendingWork`)."""
-        queued = in_flight = 0
-        for channel in Channel:
-            stats = self.store.queue.statistics(queue_name(channel), WORKER_GROUP)
-            queued += stats.depth
-            in_flight += stats.lag - stats.depth  # handed out, not yet acked
-        deferred, retrying = len(self.deferred), len(self.retry_queue)
-        dues = [t for t in (self.deferred.next_due_at(), self.retry_queue.next_due_at())
-                if t is not None]
+        queued, in_flight, deferred, retrying, dues = self._queue_side()
         receipts = 0
         if not (queued or in_flight or deferred or retrying):
             waiting = self._outstanding_receipts()
@@ -556,23 +560,69 @@ max_deliveries
                            retrying=retrying, receipts=receipts,
                            next_due_at=min(dues) if dues else None)
 
-    def _outstanding_receipts(self) -> list[Receipt]:
-        """Receipts providers will still report for notifications whose send is recorded.
+    def _queue_side(self) -> tuple[int, int, int, int, list[float]]:
+        """Queued, in flight, deferred, retrying, and the due times of the delayed queues."""
+        queued = in_flight = 0
+        for channel in Channel:
+            stats = self.store.queue.statistics(queue_name(channel), WORKER_GROUP)
+            queued += stats.depth
+            in_flight += stats.lag - stats.depth  # handed out, not yet acked
+        deferred, retrying = len(self.deferred), len(self.retry_queue)
+        dues = [t for t in (self.deferred.next_due_at(), self.retry_queue.next_due_at())
+                if t is not None]
+        return queued, in_flight, deferred, retrying, dues
 
-        Probes ``collect_receipts`` with a ``ready`` that refuses everything: it sees every
-        pending receipt and removes none.
+    def _outlook(self) -> _Outlook:
+        """What the run loop needs of :meth:`pending`, without counting every receipt.
+
+        The same answers (idle? busy now? next due time?), but for receipts it only needs
+        the earliest one that is waiting to be reported, not how many there are.
         """
-        seen: list[Receipt] = []
+        queued, in_flight, deferred, retrying, dues = self._queue_side()
+        if queued or in_flight or deferred or retrying:
+            return _Outlook(idle=False, busy_now=bool(queued or in_flight),
+                            next_due_at=min(dues) if dues else None)
+        earliest = self._earliest_receipt_due()  # the delayed queues are empty: no dues
+        return _Outlook(idle=earliest is None, busy_now=False, next_due_at=earliest)
+
+    def _probe_receipts(self, look: Callable[[Receipt], object]) -> None:
+        """Show ``look`` every receipt a provider still holds, removing none (``ready``
+        refuses them all)."""
 
         def probe(receipt: Receipt) -> bool:
-            seen.append(receipt)
+            look(receipt)
             return False
 
         for chain in self.providers.values():
             for provider in chain:
                 provider.collect_receipts(_FAR_FUTURE_S, ready=probe)
+
+    def _outstanding_receipts(self) -> list[Receipt]:
+        """Receipts providers will still report for notifications whose send is recorded."""
+        seen: list[Receipt] = []
+        self._probe_receipts(seen.append)
         dedupe, now = self.delivery.deps.dedupe, self.clock.now()
         return [r for r in seen if dedupe.is_done(r.idempotency_key, now)]
+
+    def _earliest_receipt_due(self) -> float | None:
+        """When the earliest of :meth:`_outstanding_receipts` falls due (None if none).
+
+        A receipt due no earlier than the best found so far cannot change the answer, so
+        its send record is not read: a provider that keeps its receipts in due order (as
+        :class:`SimulatedProvider` does) costs one read, not one per receipt, unless its
+        earliest receipts are not ready.
+        """
+        earliest: float | None = None
+        dedupe, now = self.delivery.deps.dedupe, self.clock.now()
+
+        def look(receipt: Receipt) -> None:
+            nonlocal earliest
+            if (earliest is None or receipt.delivered_at < earliest) and dedupe.is_done(
+                    receipt.idempotency_key, now):
+                earliest = receipt.delivered_at
+
+        self._probe_receipts(look)
+        return earliest
 
     def _fake_clock(self) -> FakeClock:
         if not isinstance(self.clock, FakeClock):
@@ -581,13 +631,13 @@ max_deliveries
             )
         return self.clock
 
-    def _advance(self, clock: FakeClock, pending: PendingWork, tick_s: float,
+    def _advance(self, clock: FakeClock, outlook: _Outlook, tick_s: float,
                  until: float | None) -> None:
         now = clock.now()
-        if pending.busy_now:
+        if outlook.busy_now:
             target = now + tick_s
-        elif pending.next_due_at is not None:
-            target = max(pending.next_due_at, now)  # nothing to do until then: jump
+        elif outlook.next_due_at is not None:
+            target = max(outlook.next_due_at, now)  # nothing to do until then: jump
         else:
             target = now + tick_s if until is None else until
         if until is not None:
@@ -621,7 +671,7 @@ max_deliveries
             if steps >= max_steps:
                 raise NotIdle(f"run_until({t!r}) took {max_steps} steps and reached only "
                               f"{clock.now()!r}: raise max_steps or tick_s")
-            self._advance(clock, self.pending(), tick, until=t)
+            self._advance(clock, self._outlook(), tick, until=t)
 
     def run_until_idle(self, *, max_steps: int = DEFAULT_MAX_STEPS,
                        tick_s: float = DEFAULT_TICK_S) -> int:
@@ -648,12 +698,12 @@ max_deliveries
         while True:
             self.step()
             steps += 1
-            pending = self.pending()
-            if pending.idle:
+            outlook = self._outlook()
+            if outlook.idle:
                 return steps
             if steps >= max_steps:
-                raise NotIdle(f"not idle after {max_steps} steps: {pending}")
-            self._advance(clock, pending, tick, until=None)
+                raise NotIdle(f"not idle after {max_steps} steps: {self.pending()}")
+            self._advance(clock, outlook, tick, until=None)
 
     def advise(self) -> list[Advice]:
         """The queue monitor's advice for the current pool sizes (empty: all is well)."""

@@ -47,6 +47,7 @@ reference.core.errors.InvalidArgument: body='Hi ${name' is invalid: expected ...
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import string
@@ -69,6 +70,7 @@ __all__ = [
 ]
 
 MAX_TEMPLATE_CHARS = 65_536  # a template is wording, not a document
+DECODED_TEMPLATES_CACHED = 256  # parsed versions kept per process (see ``_decode``)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,63}")
 _TITLED = frozenset({Channel.IOS_PUSH, Channel.ANDROID_PUSH, Channel.EMAIL})
 
@@ -169,7 +171,9 @@ class TemplateStore:
     ``publish`` is one ``SET NX`` per version attempted (one, unless racing) plus a pointer
     write; ``get`` of a pinned version is one ``GET``; ``get`` of the latest is a ``GET`` of
     the pointer and one more to confirm no newer version exists. ``render`` is O(length).
-    The trade-off taught: immutable versions cost a little storage and buy safe edits.
+    The trade-off taught: immutable versions cost a little storage and buy safe edits —
+    and, being immutable, a version's text is parsed once per process, however often it
+    is read.
     """
 
     __slots__ = ("_kv",)
@@ -256,16 +260,7 @@ class TemplateStore:
         raw = self._kv.get(self._key(name, f"v{version}"))
         if raw is None:
             raise NotFound("template", f"{name} v{version}")
-        data = json.loads(raw)
-        title, body = str(data["title"]), str(data["body"])
-        return Template(
-            name=name,
-            version=version,
-            title=title,
-            body=body,
-            channels=tuple(Channel(c) for c in data["channels"]),
-            placeholders=parse_placeholders(title) | parse_placeholders(body),
-        )
+        return _decode(name, version, raw)
 
     def render(
         self,
@@ -287,6 +282,27 @@ class TemplateStore:
 
     def __repr__(self) -> str:
         return "TemplateStore()"
+
+
+@functools.lru_cache(maxsize=DECODED_TEMPLATES_CACHED)
+def _decode(name: str, version: int, raw: str) -> Template:
+    """The :class:`Template` stored as ``raw`` (JSON), placeholders parsed.
+
+    Memoised on the stored text itself: the store is still read on every ``get`` (a newer
+    version, or another instance's publish, is always seen), only the parsing of text
+    already parsed once is skipped. A version is immutable, so this is a cache of a pure
+    function, not of shared state.
+    """
+    data = json.loads(raw)
+    title, body = str(data["title"]), str(data["body"])
+    return Template(
+        name=name,
+        version=version,
+        title=title,
+        body=body,
+        channels=tuple(Channel(c) for c in data["channels"]),
+        placeholders=parse_placeholders(title) | parse_placeholders(body),
+    )
 
 
 def render_template(template: Template, variables: Mapping[str, VariableValue]) -> Rendered:

@@ -89,12 +89,21 @@ MAX_VARIABLES = 64
 MAX_EMAIL_SUBJECT_CHARS = 998  # RFC 5322 line length
 
 _EVENT_ID = re.compile(r"[A-Za-z0-9_:.\-]+")  # no '|': it separates the parts of a dedupe key
-_CHANNEL_VALUES = frozenset(c.value for c in Channel)
-_CATEGORY_VALUES = frozenset(c.value for c in Category)
+_CHANNEL_BY_VALUE: Mapping[str, Channel] = {c.value: c for c in Channel}
+_CATEGORY_BY_VALUE: Mapping[str, Category] = {c.value: c for c in Category}
+_CHANNEL_NAMES = str([c.value for c in Channel])  # "['ios', 'android', 'sms', 'email']"
+_CHANNELS_EXPECTED = f"a non-empty list of distinct channels from {_CHANNEL_NAMES}"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FIELDS = frozenset(
     {"event_id", "user_id", "template", "variables", "channels", "category", "critical"}
 )
+_DEFAULTS = NotificationRequest("e", "u", "t")
+#: what a body that leaves out an optional field means (a request's own defaults)
+_DEFAULT_BODY: Mapping[str, Any] = {
+    "channels": tuple(c.value for c in _DEFAULTS.channels),
+    "category": _DEFAULTS.category.value,
+    "critical": _DEFAULTS.critical,
+}
 
 
 class MessageTooLong(PayloadTooLarge):
@@ -148,16 +157,15 @@ def _variables(variables: object) -> dict[str, VariableValue]:
 
 
 def _channels(channels: object) -> tuple[Channel, ...]:
-    expected = f"a non-empty list of distinct channels from {[c.value for c in Channel]}"
     if isinstance(channels, (str, bytes)) or not isinstance(channels, (list, tuple)):
-        raise InvalidArgument.bad_value("channels", channels, expected)
+        raise InvalidArgument.bad_value("channels", channels, _CHANNELS_EXPECTED)
     parsed: list[Channel] = []
     for item in channels:
-        if not isinstance(item, str) or item not in _CHANNEL_VALUES:
-            raise InvalidArgument.bad_value("channel", item, f"one of {[c.value for c in Channel]}")
-        parsed.append(Channel(item))
+        if not isinstance(item, str) or item not in _CHANNEL_BY_VALUE:
+            raise InvalidArgument.bad_value("channel", item, f"one of {_CHANNEL_NAMES}")
+        parsed.append(_CHANNEL_BY_VALUE[item])
     if not parsed or len(set(parsed)) != len(parsed):
-        raise InvalidArgument.bad_value("channels", list(channels), expected)
+        raise InvalidArgument.bad_value("channels", list(channels), _CHANNELS_EXPECTED)
     return tuple(parsed)
 
 
@@ -183,7 +191,7 @@ critical=False)
     if not isinstance(request, NotificationRequest):
         raise InvalidArgument.bad_value("request", request, "a NotificationRequest")
     category = request.category
-    if not isinstance(category, str) or category not in _CATEGORY_VALUES:
+    if not isinstance(category, str) or category not in _CATEGORY_BY_VALUE:
         raise InvalidArgument.bad_value(
             "category", category, f"one of {[c.value for c in Category]}"
         )
@@ -195,7 +203,7 @@ critical=False)
         template=validate_template_name(request.template),
         variables=_variables(request.variables),
         channels=_channels(request.channels),
-        category=Category(category),
+        category=_CATEGORY_BY_VALUE[category],
         critical=request.critical,
     )
 
@@ -250,16 +258,15 @@ def parse_request(body: str) -> NotificationRequest:
     missing = sorted({"event_id", "user_id", "template"} - set(raw))
     if missing:
         raise InvalidArgument(f"missing required fields {missing}")
-    defaults = NotificationRequest("e", "u", "t")
     return validate_request(
         NotificationRequest(
             event_id=raw["event_id"],
             user_id=raw["user_id"],
             template=raw["template"],
             variables=raw.get("variables", {}),
-            channels=raw.get("channels", [c.value for c in defaults.channels]),
-            category=raw.get("category", defaults.category.value),
-            critical=raw.get("critical", defaults.critical),
+            channels=raw.get("channels", _DEFAULT_BODY["channels"]),
+            category=raw.get("category", _DEFAULT_BODY["category"]),
+            critical=raw.get("critical", _DEFAULT_BODY["critical"]),
         )
     )
 

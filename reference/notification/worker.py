@@ -365,13 +365,20 @@ class Worker:
 
     def _record_receipts(self, at: float) -> None:
         dedupe = self._deps.dedupe
+        records: dict[str, IdempotencyRecord | None] = {}  # read once per key, at ``at``
+
+        def record_of(key: str) -> IdempotencyRecord | None:
+            if key not in records:
+                records[key] = dedupe.get(key, at)
+            return records[key]
 
         def ready(receipt: Receipt) -> bool:  # its SENT is in the log
-            return dedupe.is_done(receipt.idempotency_key, at)
+            record = record_of(receipt.idempotency_key)
+            return record is not None and record.done_at is not None
 
         for provider in self._providers:
             for receipt in provider.collect_receipts(at, ready=ready):
-                if _settled_by_another(dedupe.get(receipt.idempotency_key, at), receipt.job):
+                if _settled_by_another(record_of(receipt.idempotency_key), receipt.job):
                     continue  # that copy was suppressed as a duplicate: its sibling was sent
                 self._deps.recorder.record(
                     _change(receipt.job, Status.DELIVERED, receipt.delivered_at,
@@ -391,7 +398,8 @@ class Worker:
             d.alerts.raise_alert(Alert(at, self.channel, "", f"malformed job {message_id}"))
             self._count("malformed")
             return False, 0.0
-        if d.replays.is_marked(self.queue, message_id):
+        replayed = d.replays.is_marked(self.queue, message_id)
+        if replayed:
             # a fresh budget on the provider that last had it (its idempotency key may hold
             # an ambiguous earlier delivery; another provider would send a second copy)
             fresh = job.provider_index * d.policy.fallback_after + 1
@@ -403,7 +411,8 @@ class Worker:
             if duplicate is not None:
                 d.recorder.record(_change(job, Status.SUPPRESSED, at, duplicate))
             d.queue.ack(self.queue, WORKER_GROUP, message_id)
-            d.replays.clear(self.queue, message_id)
+            if replayed:
+                d.replays.clear(self.queue, message_id)
             self._count("duplicates_suppressed")
             return False, 0.0
         if not d.dedupe.claim(key, at):
@@ -417,7 +426,7 @@ class Worker:
             if not decision.allowed:
                 d.retry_queue.schedule(job.to_json(), due_at=at + decision.retry_after_s)
                 self._count("quota_deferred")
-                self._finish(message_id, job, ack=True)
+                self._finish(message_id, job, ack=True, replayed=replayed)
                 return False, 0.0
         token = f"{message_id}#{deliveries}"  # this request, until it has an answer
         d.dedupe.pin(key, at, provider=provider.name, token=token)
@@ -432,7 +441,7 @@ class Worker:
             d.recorder.record(_change(job, Status.SENT, at, f"via {provider.name}"))
             d.dedupe.mark_done(key, at, by=job.notification_id)
             self._count("sent")
-            self._finish(message_id, job, ack=True)
+            self._finish(message_id, job, ack=True, replayed=replayed)
             return True, result.latency_s
         self._count("failed_attempts")
         if step.action in (Action.RETRY, Action.FALLBACK):
@@ -442,7 +451,7 @@ class Worker:
             d.retry_queue.schedule(nxt.to_json(), due_at=step.at)
             d.recorder.record(_change(job, Status.FAILED, at, step.reason))
             self._count("retries" if step.action is Action.RETRY else "fallbacks")
-            self._finish(message_id, job, ack=True)
+            self._finish(message_id, job, ack=True, replayed=replayed)
         elif step.action is Action.STOP:
             reason = step.reason
             if step.remove_address and d.contacts is not None:
@@ -453,9 +462,9 @@ class Worker:
             d.recorder.record(_change(job, Status.SUPPRESSED, at, reason))
             d.dedupe.mark_done(key, at, by=job.notification_id)
             self._count("stopped")
-            self._finish(message_id, job, ack=True)
+            self._finish(message_id, job, ack=True, replayed=replayed)
         else:  # DEAD_LETTER
-            self._finish(message_id, job, ack=False, reason=step.reason)
+            self._finish(message_id, job, ack=False, replayed=replayed, reason=step.reason)
             d.recorder.record(_change(job, Status.DEAD_LETTERED, at, step.reason))
             d.dedupe.mark_done(key, at, by=job.notification_id)
             d.alerts.raise_alert(Alert(at, self.channel, job.notification_id, step.reason))
@@ -475,14 +484,17 @@ class Worker:
         return dataclasses.replace(job, provider_index=names.index(settled.pinned_to),
                                    ambiguous=True)
 
-    def _finish(self, message_id: str, job: Job, *, ack: bool, reason: str = "") -> None:
+    def _finish(self, message_id: str, job: Job, *, ack: bool, replayed: bool,
+                reason: str = "") -> None:
+        """Ack (or dead-letter) the message; lift its replay mark if it had one."""
         self._maybe_crash(CrashPoint.BEFORE_ACK, job)
         d = self._deps
         if ack:
             d.queue.ack(self.queue, WORKER_GROUP, message_id)
         else:
             d.queue.dead_letter(self.queue, WORKER_GROUP, message_id, reason)
-        d.replays.clear(self.queue, message_id)
+        if replayed:
+            d.replays.clear(self.queue, message_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,10 @@ _KIND = {str: "a string", dict: "a hash", SortedSet: "a sorted set"}
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 
 
+def _wrong_type(key: str, value: Value, kind: type[Value]) -> Conflict:
+    return Conflict(f"key {key!r} holds {_KIND[type(value)]}, not {_KIND[kind]} (WRONGTYPE)")
+
+
 class Keyspace:
     """One database: key -> string, hash or sorted set. Empty hashes and sets vanish.
 
@@ -80,23 +84,26 @@ class Keyspace:
         """The value at ``key`` if it has type ``kind``; None if absent; Conflict otherwise."""
         value = self.data.get(key)
         if value is not None and not isinstance(value, kind):
-            raise Conflict(f"key {key!r} holds {_KIND[type(value)]}, not {_KIND[kind]} (WRONGTYPE)")
+            raise _wrong_type(key, value, kind)
         return value
 
     def hash(self, key: str) -> dict[str, str] | None:
-        value = self.get_as(key, dict)
-        assert value is None or isinstance(value, dict)
-        return value
+        value = self.data.get(key)
+        if value is None or isinstance(value, dict):
+            return value
+        raise _wrong_type(key, value, dict)
 
     def zset(self, key: str) -> SortedSet | None:
-        value = self.get_as(key, SortedSet)
-        assert value is None or isinstance(value, SortedSet)
-        return value
+        value = self.data.get(key)
+        if value is None or isinstance(value, SortedSet):
+            return value
+        raise _wrong_type(key, value, SortedSet)
 
     def string(self, key: str) -> str | None:
-        value = self.get_as(key, str)
-        assert value is None or isinstance(value, str)
-        return value
+        value = self.data.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        raise _wrong_type(key, value, str)
 
     def clear(self) -> None:
         self.data.clear()
