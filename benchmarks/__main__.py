@@ -36,12 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     calibration = calibrate()
     figures: list[Figure] = []
     for suite in args.only or SUITES:
-        try:
-            module = importlib.import_module(f"benchmarks.bench_{suite}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"benchmarks.bench_{suite}":
-                raise
-            continue
+        module = importlib.import_module(f"benchmarks.bench_{suite}")
         print(f"running {suite} ...", file=sys.stderr, flush=True)
         figures.extend(module.run(calibration, scale=args.scale))
     _print(figures, calibration)
