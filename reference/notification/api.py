@@ -208,6 +208,7 @@ class _Plan:
     channel: Channel
     addresses: tuple[str, ...]
     decision: Decision
+    ids: tuple[str, ...]  # one notification id per address (one for "no address")
 
 
 class NotificationAPI:
@@ -342,6 +343,9 @@ class NotificationAPI:
             variable; :class:`~reference.core.errors.PayloadTooLarge` for an oversized one.
         NotFound
             An unknown user or template.
+        ClockMovedBackwards
+            The id generator refuses a clock that went backwards (ids are drawn before the
+            first write, so this too leaves the request unspent).
 
         In every case nothing is queued, scheduled, rate-counted or logged.
         """
@@ -365,7 +369,10 @@ class NotificationAPI:
                     critical=request.critical,
                     now=now,
                 )
-                plans.append(_Plan(channel, contacts.addresses(channel), decision))
+                addresses = contacts.addresses(channel)
+                # ids are drawn before any write: a clock rollback refuses here, not halfway
+                ids = tuple(str(self._ids.next_id()) for _ in addresses or ("",))
+                plans.append(_Plan(channel, addresses, decision, ids))
             self.verifier.claim_nonce(caller, now)  # the first write
         except Exception:
             self._counts["rejected"] += 1
@@ -400,9 +407,9 @@ class NotificationAPI:
     ) -> list[ReceiptEntry]:
         reason = self._suppression(plan, request)
         entries = []
-        for address in plan.addresses or ("",):
+        for address, notification_id in zip(plan.addresses or ("",), plan.ids, strict=True):
             job = Job(
-                notification_id=str(self._ids.next_id()),
+                notification_id=notification_id,
                 event_id=request.event_id,
                 user_id=request.user_id,
                 channel=plan.channel,
