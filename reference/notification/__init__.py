@@ -17,12 +17,15 @@ Delivery
     :mod:`.dedupe`      idempotency keys: one effect per (event, channel, address) (중복 전송 방지)
     :mod:`.providers`   simulated APNs, FCM, SMS and email providers that fail realistically
     :mod:`.retry`       backoff with jitter, provider fallback, dead letters, alerts (재시도)
-    :mod:`.worker`      per-channel worker pools, crash points, the retry pump
+    :mod:`.worker`      one channel's worker (작업 서버): dedupe, send, retry, ack, in order
+    :mod:`.pump`        the retry pump and dead-letter replay, back onto the channel queues
+    :mod:`.delivery`    every channel's worker pool and the pump, wired and stepped together
     :mod:`.tracking`    the notification log and engagement funnel (이벤트 추적)
     :mod:`.monitoring`  queue depth and age, when to add workers (큐 모니터링)
 
 The whole
     :mod:`.system`      :class:`NotificationSystem`: every part wired on one store and clock
+    :mod:`.crashes`     deterministic worker crashes: which point, which arrival
     :mod:`.scenario`    seeded fault scenarios through the whole pipeline (장애 시나리오)
     :mod:`.checker`     named anomalies over a recorded history (불변식 검사기)
 
@@ -35,6 +38,8 @@ True
 
 from reference.notification.api import NotificationAPI, NotificationClient, Receipt
 from reference.notification.checker import ANOMALY_KINDS, Anomaly, CheckReport, check
+from reference.notification.crashes import CrashPlan, CrashPoint
+from reference.notification.delivery import DeliveryService
 from reference.notification.model import (
     Category,
     Channel,
@@ -54,7 +59,6 @@ from reference.notification.scenario import (
 from reference.notification.settings import Preferences, QuietHours
 from reference.notification.system import NotIdle, NotificationSystem, SystemStatistics
 from reference.notification.tracking import NotificationLog
-from reference.notification.worker import CrashPlan, CrashPoint, DeliveryService
 
 __all__ = [
     "ANOMALY_KINDS",

@@ -40,7 +40,7 @@ Choices worth knowing:
   exactly-once anyway: a job can still be redelivered by the queue after this point.
 - Work-queue consumer groups must exist before the first submit (a group sees only
   messages published after it is created):
-  :func:`reference.notification.worker.ensure_groups` creates them.
+  :func:`reference.notification.pump.ensure_groups` creates them.
 - A deferred job is released by :meth:`NotificationAPI.release_deferred` (the pump), which
   queues it as it was decided at intake: a user who opts out during their quiet hours still
   gets what was accepted before.
@@ -52,7 +52,7 @@ Examples
 >>> from reference.core.ids import SnowflakeGenerator
 >>> from reference.storage import connect
 >>> from reference.notification.tracking import NotificationLog
->>> from reference.notification.worker import ensure_groups
+>>> from reference.notification.pump import ensure_groups
 >>> from reference.notification.model import WORKER_GROUP
 >>> clock = FakeClock(start=1_767_225_600.0)                  # 2026-01-01 00:00 UTC
 >>> store = connect("memory", clock=clock)

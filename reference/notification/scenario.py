@@ -46,6 +46,7 @@ from typing import Any, Literal
 from reference.core.clock import FakeClock
 from reference.core.errors import InvalidArgument, LabError
 from reference.notification.api import ReceiptEntry
+from reference.notification.crashes import CrashPlan, CrashPoint
 from reference.notification.model import (
     Category,
     Channel,
@@ -58,7 +59,6 @@ from reference.notification.providers import PROVIDER_CHAINS, Effect, FailureMod
 from reference.notification.retry import Alert
 from reference.notification.settings import Preferences, QuietHours
 from reference.notification.system import Acquisition, NotificationSystem, SystemStatistics
-from reference.notification.worker import CrashPlan, CrashPoint
 from reference.storage import Store, connect
 
 __all__ = [

@@ -24,7 +24,7 @@ attribute      component                                           module
 ``settings``   user settings (알림 설정): opt-ins, quiet hours     :mod:`.settings`
 ``limiter``    per-user rate limiting (전송률 제한), recorded      :mod:`.ratelimit`
 ``deferred``   quiet-hours deferral queue                          :mod:`.delayed`
-``delivery``   worker pools, retry (재시도) pump, dedupe, providers :mod:`.worker`
+``delivery``   worker pools, retry (재시도) pump, dedupe, providers :mod:`.delivery`
 ``log``        notification log and event tracking (이벤트 추적)   :mod:`.tracking`
 ``monitor``    queue monitoring (큐 모니터링)                      :mod:`.monitoring`
 ============== =================================================== ==========================
@@ -80,8 +80,10 @@ from reference.notification.api import (
 )
 from reference.notification.auth import AppCredentials, AppRegistry, AuthStatistics, RequestVerifier
 from reference.notification.contacts import ContactBook, Contacts, validate_device_token
+from reference.notification.crashes import CrashPlan
 from reference.notification.dedupe import IdempotencyStatistics
 from reference.notification.delayed import DelayedQueue, DelayedQueueStatistics
+from reference.notification.delivery import DeliveryService
 from reference.notification.model import WORKER_GROUP, Channel, queue_name
 from reference.notification.monitoring import Advice, MonitorStatistics, QueueMonitor
 from reference.notification.providers import (
@@ -91,19 +93,13 @@ from reference.notification.providers import (
     Receipt,
     SimulatedProvider,
 )
+from reference.notification.pump import MAX_DELIVERIES, VISIBILITY_TIMEOUT_S, PumpStatistics
 from reference.notification.ratelimit import RateLimiter, RateLimiterStatistics
 from reference.notification.retry import Alerts, RetryPolicy
 from reference.notification.settings import Preferences, SettingsStore
 from reference.notification.templates import TemplateStore
 from reference.notification.tracking import LogStatistics, NotificationLog
-from reference.notification.worker import (
-    MAX_DELIVERIES,
-    VISIBILITY_TIMEOUT_S,
-    CrashPlan,
-    DeliveryService,
-    PumpStatistics,
-    WorkerStatistics,
-)
+from reference.notification.worker import WorkerStatistics
 from reference.storage import QueueStatistics, Store
 
 __all__ = [
@@ -381,7 +377,7 @@ class NotificationSystem:
             A settings store to use instead of ``SettingsStore(store.kv)``.
         policy, crash_plan, quotas_per_minute, batch_size, visibility_timeout_s, \
 max_deliveries
-            Passed to :class:`~reference.notification.worker.DeliveryService`.
+            Passed to :class:`~reference.notification.delivery.DeliveryService`.
         monitor_every_s : float
             Queue monitor sampling period.
         worker_id : int

@@ -1,8 +1,9 @@
 """Per-channel workers: from a job on a channel queue to the provider, exactly once in effect.
 
 Each channel (iOS push, Android push, SMS, email) has its own queue and its own pool of
-workers, so a slow email provider never holds up a security SMS, and each pool scales on its
-own (see :mod:`reference.notification.monitoring`). One :meth:`Worker.poll` step::
+workers (작업 서버), so a slow email provider never holds up a security SMS, and each pool
+scales on its own (see :mod:`reference.notification.monitoring`). One :meth:`Worker.poll`
+step::
 
     consume a batch from notify.<channel> (group "workers")
     for each job:
@@ -17,185 +18,58 @@ own (see :mod:`reference.notification.monitoring`). One :meth:`Worker.poll` step
     receipts due → log DELIVERED
 
 The order matters for crash safety. A worker can be told to crash (a deterministic
-:class:`CrashPlan`) after the claim, after the send, or before the ack; its unacked jobs come
-back after the queue's visibility timeout. Because the log is written before the done mark,
-and the done mark before the ack, every crash leaves a state the redelivered copy can finish:
-at worst it sends again with the same idempotency key and the provider collapses the repeat.
-So the user sees one effect per (event, channel, address).
+:class:`~reference.notification.crashes.CrashPlan`) after the claim, after the send, or before
+the ack; its unacked jobs come back after the queue's visibility timeout. Because the log is
+written before the done mark, and the done mark before the ack, every crash leaves a state the
+redelivered copy can finish: at worst it sends again with the same idempotency key and the
+provider collapses the repeat. So the user sees one effect per (event, channel, address).
 
-:class:`RetryPump` moves due jobs from the retry queue back to their channel queue (jobs whose
-key is already done are dropped there). :func:`replay_dead_letters` gives dead letters a fresh
-attempt budget. :class:`DeliveryService` wires all of it for a scenario: pools, pump, replay.
+What the workers share (:class:`~reference.notification.pump.DeliveryDeps`), the retry pump
+and dead-letter replay are in :mod:`reference.notification.pump`; the pools are built and
+stepped by :class:`~reference.notification.delivery.DeliveryService`.
 
 Examples
 --------
 >>> from reference.core.clock import FakeClock
->>> from reference.notification.model import Category, Channel, Job, queue_name
+>>> from reference.notification.delivery import DeliveryService
+>>> from reference.notification.model import Category, Channel, Job
 >>> from reference.notification.tracking import NotificationLog
 >>> from reference.storage import connect
 >>> clock = FakeClock(start=0.0)
->>> store = connect("memory", clock=clock)
 >>> log = NotificationLog()
->>> service = DeliveryService.from_store(store, clock=clock, recorder=log, seed=1,
-...                                      failures="none")
+>>> service = DeliveryService.from_store(connect("memory", clock=clock), clock=clock,
+...                                      recorder=log, seed=1, failures="none")
 >>> job = Job("n1", "evt-1", "u1", Channel.EMAIL, "a@example.com", "Hi", "Welcome!",
 ...           Category.TRANSACTIONAL, False, accepted_at=0.0, template="welcome")
 >>> _ = service.submit(job)               # log ACCEPTED + QUEUED, publish
 >>> _ = service.publish(job)              # the same job published twice
->>> clock.advance(1.0); _ = service.step()
+>>> worker = service.pools[Channel.EMAIL][0]
+>>> clock.advance(1.0); worker.poll()
+PollResult(consumed=2, sent=1, crashed=False, busy_s=...)
 >>> [c.status.value for c in log.history("n1")]
 ['accepted', 'queued', 'sent']
 >>> len(service.providers[Channel.EMAIL][0].sent)   # one effect, not two
 1
->>> service.statistics().duplicates_suppressed
+>>> worker.statistics().duplicates_suppressed
 1
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 import random
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from reference.core.clock import Clock
 from reference.core.errors import InvalidArgument
-from reference.notification.dedupe import IdempotencyRecord, IdempotencyStore
-from reference.notification.delayed import DelayedQueue
-from reference.notification.model import (
-    WORKER_GROUP,
-    Channel,
-    Job,
-    Status,
-    StatusChange,
-    StatusRecorder,
-    queue_name,
-)
-from reference.notification.providers import (
-    NO_FAILURES,
-    PROVIDER_CHAINS,
-    FailureModel,
-    Provider,
-    Receipt,
-    default_providers,
-)
-from reference.notification.ratelimit import RateLimiter
-from reference.notification.retry import Action, Alert, Alerts, RetryPolicy, decide
-from reference.storage.ports import KeyValue, Timeline, WorkQueue
+from reference.notification.crashes import CrashPlan, CrashPoint
+from reference.notification.dedupe import IdempotencyRecord
+from reference.notification.model import WORKER_GROUP, Channel, Job, Status, queue_name
+from reference.notification.providers import Provider, Receipt
+from reference.notification.pump import DeliveryDeps, settled_by_another, status_change
+from reference.notification.retry import Action, Alert, decide
 
-__all__ = [
-    "CrashPlan",
-    "CrashPoint",
-    "DeliveryDeps",
-    "DeliveryService",
-    "PollResult",
-    "PumpStatistics",
-    "ReplayMarks",
-    "RetryPump",
-    "TokenRemover",
-    "Worker",
-    "WorkerStatistics",
-    "ensure_groups",
-    "replay_dead_letters",
-]
-
-VISIBILITY_TIMEOUT_S = 30.0  # an unacked job comes back after this long
-MAX_DELIVERIES = 5  # ... at most this many times, then the queue dead-letters it (poison)
-
-
-class TokenRemover(Protocol):
-    """The contact store's hook for invalid device tokens (``ContactBook.remove_token``)."""
-
-    def remove_token(self, token: str) -> object: ...
-
-
-class CrashPoint(enum.StrEnum):
-    """Where a worker can be told to die (its unacked jobs are redelivered later)."""
-
-    AFTER_CLAIM = "after_claim"  # claimed, nothing sent
-    AFTER_SEND = "after_send"  # the provider accepted, nothing recorded
-    BEFORE_ACK = "before_ack"  # everything done but the ack (or the dead-letter move)
-
-
-class CrashPlan:
-    """A deterministic crash schedule: die the n-th time any worker reaches a point.
-
-    Examples
-    --------
-    >>> plan = CrashPlan().crash(CrashPoint.AFTER_SEND, nth=2)
-    >>> [plan.should_crash(CrashPoint.AFTER_SEND, "n") for _ in range(3)]
-    [False, True, False]
-    """
-
-    __slots__ = ("_rules", "_seen", "fired")
-
-    def __init__(self) -> None:
-        self._rules: list[tuple[CrashPoint, int, str | None]] = []
-        self._seen: dict[tuple[CrashPoint, str | None], int] = {}
-        self.fired: list[tuple[CrashPoint, str]] = []
-
-    def crash(
-        self, point: CrashPoint, *, nth: int = 1, notification_id: str | None = None
-    ) -> CrashPlan:
-        """Crash the ``nth`` time ``point`` is reached (for one notification, or any)."""
-        if not isinstance(point, CrashPoint):
-            raise InvalidArgument.bad_value("point", point, "a CrashPoint")
-        if isinstance(nth, bool) or not isinstance(nth, int) or nth < 1:
-            raise InvalidArgument.bad_value("nth", nth, "an integer >= 1")
-        self._rules.append((point, nth, notification_id))
-        return self
-
-    def should_crash(self, point: CrashPoint, notification_id: str) -> bool:
-        """Count this arrival; True if a rule says to die here."""
-        hit = False
-        for scope in (None, notification_id):
-            count = self._seen.get((point, scope), 0) + 1
-            self._seen[(point, scope)] = count
-            hit = hit or any(
-                p is point and n == count and nid == scope for p, n, nid in self._rules
-            )
-        if hit:
-            self.fired.append((point, notification_id))
-        return hit
-
-
-class ReplayMarks:
-    """Which redelivered messages are operator replays (they get a fresh attempt budget).
-
-    One KeyValue string per replayed message id at ``replay:{<queue>}:<message_id>``.
-    """
-
-    __slots__ = ("_kv",)
-
-    def __init__(self, kv: KeyValue) -> None:
-        self._kv = kv
-
-    def mark(self, queue: str, message_id: str) -> None:
-        self._kv.set(f"replay:{{{queue}}}:{message_id}", "1")
-
-    def is_marked(self, queue: str, message_id: str) -> bool:
-        return self._kv.get(f"replay:{{{queue}}}:{message_id}") is not None
-
-    def clear(self, queue: str, message_id: str) -> None:
-        self._kv.delete(f"replay:{{{queue}}}:{message_id}")
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryDeps:
-    """What every worker of every channel shares."""
-
-    queue: WorkQueue
-    dedupe: IdempotencyStore
-    recorder: StatusRecorder
-    retry_queue: DelayedQueue
-    replays: ReplayMarks
-    clock: Clock
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
-    alerts: Alerts = field(default_factory=Alerts)
-    contacts: TokenRemover | None = None
-    quotas: Mapping[str, RateLimiter] = field(default_factory=dict)  # by provider name
+__all__ = ["PollResult", "Worker", "WorkerStatistics"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,23 +111,6 @@ class WorkerStatistics:
 
 class _Crash(Exception):
     """Internal: unwinds a poll at a crash point."""
-
-
-def _change(job: Job, status: Status, at: float, reason: str = "") -> StatusChange:
-    return StatusChange(job.notification_id, job.event_id, job.user_id, job.channel,
-                        job.template, status, at, reason)
-
-
-def _settled_by_another(settled: IdempotencyRecord | None, job: Job) -> str | None:
-    """The reason to suppress ``job`` if *another* notification settled its effect.
-
-    A duplicate event gets its own notification id with the same dedupe key; when its copy
-    is skipped it must still leave the log (suppressed, with a reason), or it would look
-    queued forever. A redelivered copy of the settling notification itself needs nothing.
-    """
-    if settled is None or settled.done_by in (None, job.notification_id):
-        return None
-    return f"duplicate: {job.dedupe_key} already settled by {settled.done_by}"
 
 
 class Worker:
@@ -378,11 +235,11 @@ class Worker:
 
         for provider in self._providers:
             for receipt in provider.collect_receipts(at, ready=ready):
-                if _settled_by_another(record_of(receipt.idempotency_key), receipt.job):
+                if settled_by_another(record_of(receipt.idempotency_key), receipt.job):
                     continue  # that copy was suppressed as a duplicate: its sibling was sent
                 self._deps.recorder.record(
-                    _change(receipt.job, Status.DELIVERED, receipt.delivered_at,
-                            f"receipt from {receipt.provider}")
+                    status_change(receipt.job, Status.DELIVERED, receipt.delivered_at,
+                                  f"receipt from {receipt.provider}")
                 )
                 self._count("receipts")
 
@@ -407,9 +264,9 @@ class Worker:
         key = job.dedupe_key
         settled = d.dedupe.get(key, at)
         if settled is not None and settled.done_at is not None:
-            duplicate = _settled_by_another(settled, job)
+            duplicate = settled_by_another(settled, job)
             if duplicate is not None:
-                d.recorder.record(_change(job, Status.SUPPRESSED, at, duplicate))
+                d.recorder.record(status_change(job, Status.SUPPRESSED, at, duplicate))
             d.queue.ack(self.queue, WORKER_GROUP, message_id)
             if replayed:
                 d.replays.clear(self.queue, message_id)
@@ -438,7 +295,7 @@ class Worker:
             d.dedupe.unpin(key, at, token=token)  # failed for certain: lift our own pin
         step = decide(job, result, d.policy, self._rng, now=at, providers=len(self._providers))
         if step.action is Action.DONE:
-            d.recorder.record(_change(job, Status.SENT, at, f"via {provider.name}"))
+            d.recorder.record(status_change(job, Status.SENT, at, f"via {provider.name}"))
             d.dedupe.mark_done(key, at, by=job.notification_id)
             self._count("sent")
             self._finish(message_id, job, ack=True, replayed=replayed)
@@ -449,7 +306,7 @@ class Worker:
             nxt = dataclasses.replace(job, attempt=step.attempt,
                                       provider_index=step.provider_index)
             d.retry_queue.schedule(nxt.to_json(), due_at=step.at)
-            d.recorder.record(_change(job, Status.FAILED, at, step.reason))
+            d.recorder.record(status_change(job, Status.FAILED, at, step.reason))
             self._count("retries" if step.action is Action.RETRY else "fallbacks")
             self._finish(message_id, job, ack=True, replayed=replayed)
         elif step.action is Action.STOP:
@@ -458,14 +315,14 @@ class Worker:
                 d.contacts.remove_token(job.address)
                 self._count("tokens_removed")
                 reason += "; device token removed from contacts"
-            d.recorder.record(_change(job, Status.FAILED, at, step.reason))
-            d.recorder.record(_change(job, Status.SUPPRESSED, at, reason))
+            d.recorder.record(status_change(job, Status.FAILED, at, step.reason))
+            d.recorder.record(status_change(job, Status.SUPPRESSED, at, reason))
             d.dedupe.mark_done(key, at, by=job.notification_id)
             self._count("stopped")
             self._finish(message_id, job, ack=True, replayed=replayed)
         else:  # DEAD_LETTER
             self._finish(message_id, job, ack=False, replayed=replayed, reason=step.reason)
-            d.recorder.record(_change(job, Status.DEAD_LETTERED, at, step.reason))
+            d.recorder.record(status_change(job, Status.DEAD_LETTERED, at, step.reason))
             d.dedupe.mark_done(key, at, by=job.notification_id)
             d.alerts.raise_alert(Alert(at, self.channel, job.notification_id, step.reason))
             self._count("dead_lettered")
@@ -495,278 +352,3 @@ class Worker:
             d.queue.dead_letter(self.queue, WORKER_GROUP, message_id, reason)
         if replayed:
             d.replays.clear(self.queue, message_id)
-
-
-@dataclass(frozen=True, slots=True)
-class PumpStatistics:
-    moved: int
-    dropped_done: int
-    malformed: int
-
-
-class RetryPump:
-    """Move due jobs from the retry queue back onto their channel queues (log: QUEUED).
-
-    A job whose dedupe key is done by then (another copy got through) is dropped.
-
-    Notes
-    -----
-    One range scan per pump plus one publish per due job.
-    """
-
-    __slots__ = ("_deps", "_dropped", "_malformed", "_moved")
-
-    def __init__(self, deps: DeliveryDeps) -> None:
-        self._deps = deps
-        self._moved = 0
-        self._dropped = 0
-        self._malformed = 0
-
-    def pump(self, now: float | None = None) -> int:
-        """Release every job due at ``now``; return how many were published."""
-        d = self._deps
-        at = d.clock.now() if now is None else float(now)
-        moved = 0
-        for item in d.retry_queue.pop_due(now=at):
-            try:
-                job = Job.from_json(item)
-            except InvalidArgument:
-                self._malformed += 1
-                continue
-            settled = d.dedupe.get(job.dedupe_key, at)
-            if settled is not None and settled.done_at is not None:
-                duplicate = _settled_by_another(settled, job)
-                if duplicate is not None:
-                    d.recorder.record(_change(job, Status.SUPPRESSED, at, duplicate))
-                self._dropped += 1
-                continue
-            d.queue.publish(queue_name(job.channel), item)
-            d.recorder.record(_change(job, Status.QUEUED, at))
-            moved += 1
-        self._moved += moved
-        return moved
-
-    def statistics(self) -> PumpStatistics:
-        return PumpStatistics(moved=self._moved, dropped_done=self._dropped,
-                              malformed=self._malformed)
-
-
-def ensure_groups(
-    queue: WorkQueue,
-    channels: Iterable[Channel] = tuple(Channel),
-    *,
-    visibility_timeout_s: float = VISIBILITY_TIMEOUT_S,
-    max_deliveries: int = MAX_DELIVERIES,
-) -> None:
-    """Create the worker group on every channel queue (idempotent with the same settings).
-
-    Call it before the first publish: a group sees only messages published after it exists.
-    """
-    for channel in channels:
-        queue.create_group(queue_name(channel), WORKER_GROUP,
-                           visibility_timeout_s=visibility_timeout_s,
-                           max_deliveries=max_deliveries)
-
-
-def replay_dead_letters(
-    deps: DeliveryDeps,
-    channel: Channel,
-    message_ids: Sequence[str] | None = None,
-    *,
-    now: float | None = None,
-) -> int:
-    """Send dead letters of ``channel`` again, each with a fresh attempt budget.
-
-    For every replayed job: its dedupe key is released, its message is marked as a replay
-    (the worker restarts its attempt count at the start of its current provider's share:
-    same provider, same idempotency key, so an ambiguous earlier delivery is not repeated),
-    the queue makes it deliverable, and the log moves it DEAD_LETTERED → QUEUED.
-    Unparseable bodies are left where they are.
-
-    Returns
-    -------
-    int
-        How many were replayed.
-    """
-    if not isinstance(channel, Channel):
-        raise InvalidArgument.bad_value("channel", channel, "a Channel")
-    at = deps.clock.now() if now is None else float(now)
-    qname = queue_name(channel)
-    wanted = None if message_ids is None else set(message_ids)
-    jobs: dict[str, Job] = {}
-    for letter in deps.queue.dead_letters(qname, WORKER_GROUP):
-        if wanted is not None and letter.message_id not in wanted:
-            continue
-        try:
-            jobs[letter.message_id] = Job.from_json(letter.body)
-        except InvalidArgument:
-            continue
-    if not jobs:
-        return 0
-    for message_id, job in jobs.items():
-        deps.dedupe.release(job.dedupe_key)
-        deps.replays.mark(qname, message_id)
-    replayed = deps.queue.replay_dead_letters(qname, WORKER_GROUP, list(jobs))
-    for job in jobs.values():
-        deps.recorder.record(_change(job, Status.QUEUED, at))
-    return replayed
-
-
-class _Store(Protocol):
-    @property
-    def kv(self) -> KeyValue: ...
-    @property
-    def timeline(self) -> Timeline: ...
-    @property
-    def queue(self) -> WorkQueue: ...
-
-
-class DeliveryService:
-    """Every channel's worker pool, the retry pump and dead-letter replay, wired together.
-
-    Parameters
-    ----------
-    queue, kv, timeline : ports
-        The work queue, the KeyValue (dedupe, replay marks) and the Timeline (retry queue,
-        quotas). ``from_store(store, ...)`` takes them from ``reference.storage.connect``.
-    clock : Clock
-        Decides every time.
-    recorder : StatusRecorder
-        The notification log.
-    seed : int | str
-        Seeds the providers and every worker's jitter.
-    providers : Mapping[Channel, Sequence[Provider]] | None
-        Fallback chains; default ``default_providers(seed)``.
-    failures : Mapping[str, FailureModel] | "none" | None
-        Overrides for the default providers ("none": every provider perfect).
-    pool_sizes : Mapping[Channel, int] | None
-        Workers per channel (default 1 each).
-    quotas_per_minute : Mapping[str, int] | None
-        Provider quotas by provider name (e.g. ``{"fcm": FCM_QUOTA_PER_MINUTE}``).
-    """
-
-    def __init__(
-        self,
-        *,
-        queue: WorkQueue,
-        kv: KeyValue,
-        timeline: Timeline,
-        clock: Clock,
-        recorder: StatusRecorder,
-        seed: int | str,
-        providers: Mapping[Channel, Sequence[Provider]] | None = None,
-        failures: Mapping[str, FailureModel] | Literal["none"] | None = None,
-        policy: RetryPolicy | None = None,
-        contacts: TokenRemover | None = None,
-        alerts: Alerts | None = None,
-        pool_sizes: Mapping[Channel, int] | None = None,
-        quotas_per_minute: Mapping[str, int] | None = None,
-        batch_size: int = 10,
-        crash_plan: CrashPlan | None = None,
-        visibility_timeout_s: float = VISIBILITY_TIMEOUT_S,
-        max_deliveries: int = MAX_DELIVERIES,
-    ) -> None:
-        if providers is None:
-            if failures == "none":
-                failures = {n: NO_FAILURES for chain in PROVIDER_CHAINS.values() for n in chain}
-            providers = default_providers(seed, failures=failures or None)
-        elif failures is not None:
-            raise InvalidArgument.bad_value("failures", failures, "None when providers are given")
-        missing = [c for c in Channel if not providers.get(c)]
-        if missing:
-            raise InvalidArgument.bad_value("providers", sorted(missing), "a chain per channel")
-        sizes = {c: 1 for c in Channel} | dict(pool_sizes or {})
-        for channel, size in sizes.items():
-            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-                raise InvalidArgument.bad_value(f"pool_sizes[{channel}]", size, "an integer >= 0")
-        quotas = {
-            name: RateLimiter(timeline, clock, limit=limit, window_s=60.0, name="provider-quota")
-            for name, limit in (quotas_per_minute or {}).items()
-        }
-        self.seed = seed
-        self.providers: dict[Channel, tuple[Provider, ...]] = {
-            c: tuple(chain) for c, chain in providers.items()
-        }
-        self.deps = DeliveryDeps(
-            queue=queue,
-            dedupe=IdempotencyStore(kv),
-            recorder=recorder,
-            retry_queue=DelayedQueue(timeline, name="retry"),
-            replays=ReplayMarks(kv),
-            clock=clock,
-            policy=RetryPolicy() if policy is None else policy,
-            alerts=Alerts() if alerts is None else alerts,
-            contacts=contacts,
-            quotas=quotas,
-        )
-        self.pump = RetryPump(self.deps)
-        self.batch_size = batch_size
-        self.crash_plan = crash_plan
-        self.pools: dict[Channel, list[Worker]] = {c: [] for c in Channel}
-        self._retired = WorkerStatistics()
-        self._started: dict[Channel, int] = dict.fromkeys(Channel, 0)
-        ensure_groups(queue, visibility_timeout_s=visibility_timeout_s,
-                      max_deliveries=max_deliveries)
-        for channel, size in sizes.items():
-            self.scale(channel, size)
-
-    @classmethod
-    def from_store(cls, store: _Store, **kwargs: object) -> DeliveryService:
-        """Build from a ``reference.storage.connect(...)`` store (its queue, kv, timeline)."""
-        return cls(queue=store.queue, kv=store.kv, timeline=store.timeline,
-                   **kwargs)  # type: ignore[arg-type]
-
-    @property
-    def alerts(self) -> Alerts:
-        return self.deps.alerts
-
-    def scale(self, channel: Channel, workers: int) -> None:
-        """Grow or shrink one channel's pool to ``workers`` (a removed worker's unacked jobs
-        come back after the visibility timeout)."""
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-            raise InvalidArgument.bad_value("workers", workers, "an integer >= 0")
-        pool = self.pools[channel]
-        while len(pool) > workers:
-            self._retired = self._retired + pool.pop().statistics()
-        while len(pool) < workers:
-            n = self._started[channel] = self._started[channel] + 1
-            pool.append(Worker(
-                channel, self.deps, self.providers[channel],
-                rng=random.Random(f"{self.seed}:worker:{channel.value}:{n}"),
-                name=f"{channel.value}-{n}", batch_size=self.batch_size,
-                crash_plan=self.crash_plan,
-            ))
-
-    def submit(self, job: Job, *, now: float | None = None) -> str:
-        """Log ACCEPTED and QUEUED and publish ``job`` (the intake side's last step, for
-        tests and scenarios without the API)."""
-        at = self.deps.clock.now() if now is None else float(now)
-        for status in (Status.ACCEPTED, Status.QUEUED):
-            self.deps.recorder.record(_change(job, status, at))
-        return self.publish(job)
-
-    def publish(self, job: Job) -> str:
-        """Publish ``job`` without logging: a duplicate copy, as an at-least-once producer
-        may emit."""
-        return self.deps.queue.publish(queue_name(job.channel), job.to_json())
-
-    def step(self, now: float | None = None) -> dict[Channel, list[PollResult]]:
-        """One tick: pump due retries, then every worker of every channel polls once."""
-        at = self.deps.clock.now() if now is None else float(now)
-        self.pump.pump(at)
-        return {c: [w.poll(at) for w in pool] for c, pool in self.pools.items()}
-
-    def replay_dead_letters(
-        self, channel: Channel, message_ids: Sequence[str] | None = None
-    ) -> int:
-        return replay_dead_letters(self.deps, channel, message_ids)
-
-    def statistics(self, channel: Channel | None = None) -> WorkerStatistics:
-        """Worker counters summed over one channel's pool, or all (retired workers included
-        in the total)."""
-        total = WorkerStatistics() if channel is not None else self._retired
-        for c, pool in self.pools.items():
-            if channel is None or c is channel:
-                for worker in pool:
-                    total = total + worker.statistics()
-        return total

@@ -41,10 +41,10 @@ from reference.notification.model import (
     StatusChange,
     queue_name,
 )
+from reference.notification.pump import ensure_groups
 from reference.notification.ratelimit import RateLimiter
 from reference.notification.settings import Defer, QuietHours, Suppress, decide
 from reference.notification.tracking import NotificationLog
-from reference.notification.worker import ensure_groups
 from reference.storage import Store, connect
 
 IOS, ANDROID, SMS, EMAIL = Channel.IOS_PUSH, Channel.ANDROID_PUSH, Channel.SMS, Channel.EMAIL

@@ -6,10 +6,10 @@ import pytest
 
 from reference.core.clock import FakeClock
 from reference.core.errors import InvalidArgument
+from reference.notification.delivery import DeliveryService
 from reference.notification.model import WORKER_GROUP, Category, Channel, Job, queue_name
 from reference.notification.monitoring import QueueMonitor
 from reference.notification.tracking import NotificationLog
-from reference.notification.worker import DeliveryService
 from reference.storage import Store, connect
 
 EMAIL = Channel.EMAIL

@@ -9,13 +9,13 @@ import pytest
 
 from reference.core.clock import FakeClock, SystemClock
 from reference.core.errors import InvalidArgument
+from reference.notification.crashes import CrashPlan, CrashPoint
 from reference.notification.dedupe import IdempotencyStore
 from reference.notification.model import Category, Channel, NotificationRequest, Status
 from reference.notification.providers import NO_FAILURES, PROVIDER_CHAINS, FailureModel
 from reference.notification.retry import RetryPolicy
 from reference.notification.settings import Preferences, QuietHours
 from reference.notification.system import NotIdle, NotificationSystem
-from reference.notification.worker import CrashPlan, CrashPoint
 from reference.storage import Store, connect
 
 S = Status

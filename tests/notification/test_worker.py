@@ -11,6 +11,8 @@ import pytest
 
 from reference.core.clock import FakeClock
 from reference.core.errors import InvalidArgument
+from reference.notification.crashes import CrashPlan, CrashPoint
+from reference.notification.delivery import DeliveryService
 from reference.notification.model import (
     WORKER_GROUP,
     Category,
@@ -21,12 +23,7 @@ from reference.notification.model import (
 )
 from reference.notification.providers import NO_FAILURES, FailureModel, SimulatedProvider
 from reference.notification.tracking import NotificationLog
-from reference.notification.worker import (
-    CrashPlan,
-    CrashPoint,
-    DeliveryService,
-    Worker,
-)
+from reference.notification.worker import Worker
 from reference.storage import Store, connect
 
 S = Status

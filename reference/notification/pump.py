@@ -1,0 +1,260 @@
+"""Moving jobs back onto the channel queues: the retry pump and dead-letter replay.
+
+A job leaves its channel queue ``notify.<channel>`` in one of three ways: it is acked, it is
+scheduled on the retry queue (재시도 전용 큐, a :class:`~.delayed.DelayedQueue`) to be tried
+again later, or it is dead-lettered. This module holds the two ways back::
+
+    retry queue ── RetryPump.pump(now): due, and its dedupe key not done ──▶ notify.<channel>
+    dead letters ── replay_dead_letters: fresh attempt budget (operator) ──▶ notify.<channel>
+
+and what they share with the workers: :class:`DeliveryDeps` (the queue, dedupe store, log,
+retry queue and replay marks every worker of every channel uses), :class:`ReplayMarks`,
+:func:`ensure_groups` (the worker group on every channel queue) and the two log helpers
+:func:`status_change` and :func:`settled_by_another`. The workers themselves are in
+:mod:`reference.notification.worker`; :mod:`reference.notification.delivery` wires it all.
+
+Examples
+--------
+>>> from reference.core.clock import FakeClock
+>>> from reference.notification.dedupe import IdempotencyStore
+>>> from reference.notification.delayed import DelayedQueue
+>>> from reference.notification.model import Category, Channel, Job, Status
+>>> from reference.notification.tracking import NotificationLog
+>>> from reference.storage import connect
+>>> clock = FakeClock(start=0.0)
+>>> store = connect("memory", clock=clock)
+>>> log = NotificationLog()
+>>> deps = DeliveryDeps(queue=store.queue, dedupe=IdempotencyStore(store.kv), recorder=log,
+...                     retry_queue=DelayedQueue(store.timeline, name="retry"),
+...                     replays=ReplayMarks(store.kv), clock=clock)
+>>> ensure_groups(store.queue)
+>>> job = Job("n1", "evt-1", "u1", Channel.EMAIL, "a@example.com", "Hi", "Welcome!",
+...           Category.TRANSACTIONAL, False, accepted_at=0.0, template="welcome")
+>>> for status, reason in [(Status.ACCEPTED, ""), (Status.QUEUED, ""),
+...                        (Status.FAILED, "timeout; retry in 4s")]:  # what a worker logs
+...     log.record(status_change(job, status, 1.0, reason))
+>>> deps.retry_queue.schedule(job.to_json(), due_at=5.0)   # ... and where it puts the job
+>>> pump = RetryPump(deps)
+>>> pump.pump(now=4.0), pump.pump(now=5.0)                 # not due yet, then due
+(0, 1)
+>>> [c.status.value for c in log.history("n1")]
+['accepted', 'queued', 'failed', 'queued']
+>>> pump.statistics()
+PumpStatistics(moved=1, dropped_done=0, malformed=0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from reference.core.clock import Clock
+from reference.core.errors import InvalidArgument
+from reference.notification.dedupe import IdempotencyRecord, IdempotencyStore
+from reference.notification.delayed import DelayedQueue
+from reference.notification.model import (
+    WORKER_GROUP,
+    Channel,
+    Job,
+    Status,
+    StatusChange,
+    StatusRecorder,
+    queue_name,
+)
+from reference.notification.ratelimit import RateLimiter
+from reference.notification.retry import Alerts, RetryPolicy
+from reference.storage.ports import KeyValue, WorkQueue
+
+__all__ = [
+    "MAX_DELIVERIES",
+    "VISIBILITY_TIMEOUT_S",
+    "DeliveryDeps",
+    "PumpStatistics",
+    "ReplayMarks",
+    "RetryPump",
+    "TokenRemover",
+    "ensure_groups",
+    "replay_dead_letters",
+    "settled_by_another",
+    "status_change",
+]
+
+VISIBILITY_TIMEOUT_S = 30.0  # an unacked job comes back after this long
+MAX_DELIVERIES = 5  # ... at most this many times, then the queue dead-letters it (poison)
+
+
+class TokenRemover(Protocol):
+    """The contact store's hook for invalid device tokens (``ContactBook.remove_token``)."""
+
+    def remove_token(self, token: str) -> object: ...
+
+
+class ReplayMarks:
+    """Which redelivered messages are operator replays (they get a fresh attempt budget).
+
+    One KeyValue string per replayed message id at ``replay:{<queue>}:<message_id>``.
+    """
+
+    __slots__ = ("_kv",)
+
+    def __init__(self, kv: KeyValue) -> None:
+        self._kv = kv
+
+    def mark(self, queue: str, message_id: str) -> None:
+        self._kv.set(f"replay:{{{queue}}}:{message_id}", "1")
+
+    def is_marked(self, queue: str, message_id: str) -> bool:
+        return self._kv.get(f"replay:{{{queue}}}:{message_id}") is not None
+
+    def clear(self, queue: str, message_id: str) -> None:
+        self._kv.delete(f"replay:{{{queue}}}:{message_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryDeps:
+    """What every worker of every channel shares."""
+
+    queue: WorkQueue
+    dedupe: IdempotencyStore
+    recorder: StatusRecorder
+    retry_queue: DelayedQueue
+    replays: ReplayMarks
+    clock: Clock
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    alerts: Alerts = field(default_factory=Alerts)
+    contacts: TokenRemover | None = None
+    quotas: Mapping[str, RateLimiter] = field(default_factory=dict)  # by provider name
+
+
+def status_change(job: Job, status: Status, at: float, reason: str = "") -> StatusChange:
+    """The log line for ``job`` entering ``status`` at ``at``."""
+    return StatusChange(job.notification_id, job.event_id, job.user_id, job.channel,
+                        job.template, status, at, reason)
+
+
+def settled_by_another(settled: IdempotencyRecord | None, job: Job) -> str | None:
+    """The reason to suppress ``job`` if *another* notification settled its effect.
+
+    A duplicate event gets its own notification id with the same dedupe key; when its copy
+    is skipped it must still leave the log (suppressed, with a reason), or it would look
+    queued forever. A redelivered copy of the settling notification itself needs nothing.
+    """
+    if settled is None or settled.done_by in (None, job.notification_id):
+        return None
+    return f"duplicate: {job.dedupe_key} already settled by {settled.done_by}"
+
+
+@dataclass(frozen=True, slots=True)
+class PumpStatistics:
+    moved: int
+    dropped_done: int
+    malformed: int
+
+
+class RetryPump:
+    """Move due jobs from the retry queue back onto their channel queues (log: QUEUED).
+
+    A job whose dedupe key is done by then (another copy got through) is dropped.
+
+    Notes
+    -----
+    One range scan per pump plus one publish per due job.
+    """
+
+    __slots__ = ("_deps", "_dropped", "_malformed", "_moved")
+
+    def __init__(self, deps: DeliveryDeps) -> None:
+        self._deps = deps
+        self._moved = 0
+        self._dropped = 0
+        self._malformed = 0
+
+    def pump(self, now: float | None = None) -> int:
+        """Release every job due at ``now``; return how many were published."""
+        d = self._deps
+        at = d.clock.now() if now is None else float(now)
+        moved = 0
+        for item in d.retry_queue.pop_due(now=at):
+            try:
+                job = Job.from_json(item)
+            except InvalidArgument:
+                self._malformed += 1
+                continue
+            settled = d.dedupe.get(job.dedupe_key, at)
+            if settled is not None and settled.done_at is not None:
+                duplicate = settled_by_another(settled, job)
+                if duplicate is not None:
+                    d.recorder.record(status_change(job, Status.SUPPRESSED, at, duplicate))
+                self._dropped += 1
+                continue
+            d.queue.publish(queue_name(job.channel), item)
+            d.recorder.record(status_change(job, Status.QUEUED, at))
+            moved += 1
+        self._moved += moved
+        return moved
+
+    def statistics(self) -> PumpStatistics:
+        return PumpStatistics(moved=self._moved, dropped_done=self._dropped,
+                              malformed=self._malformed)
+
+
+def ensure_groups(
+    queue: WorkQueue,
+    channels: Iterable[Channel] = tuple(Channel),
+    *,
+    visibility_timeout_s: float = VISIBILITY_TIMEOUT_S,
+    max_deliveries: int = MAX_DELIVERIES,
+) -> None:
+    """Create the worker group on every channel queue (idempotent with the same settings).
+
+    Call it before the first publish: a group sees only messages published after it exists.
+    """
+    for channel in channels:
+        queue.create_group(queue_name(channel), WORKER_GROUP,
+                           visibility_timeout_s=visibility_timeout_s,
+                           max_deliveries=max_deliveries)
+
+
+def replay_dead_letters(
+    deps: DeliveryDeps,
+    channel: Channel,
+    message_ids: Sequence[str] | None = None,
+    *,
+    now: float | None = None,
+) -> int:
+    """Send dead letters of ``channel`` again, each with a fresh attempt budget.
+
+    For every replayed job: its dedupe key is released, its message is marked as a replay
+    (the worker restarts its attempt count at the start of its current provider's share:
+    same provider, same idempotency key, so an ambiguous earlier delivery is not repeated),
+    the queue makes it deliverable, and the log moves it DEAD_LETTERED → QUEUED.
+    Unparseable bodies are left where they are.
+
+    Returns
+    -------
+    int
+        How many were replayed.
+    """
+    if not isinstance(channel, Channel):
+        raise InvalidArgument.bad_value("channel", channel, "a Channel")
+    at = deps.clock.now() if now is None else float(now)
+    qname = queue_name(channel)
+    wanted = None if message_ids is None else set(message_ids)
+    jobs: dict[str, Job] = {}
+    for letter in deps.queue.dead_letters(qname, WORKER_GROUP):
+        if wanted is not None and letter.message_id not in wanted:
+            continue
+        try:
+            jobs[letter.message_id] = Job.from_json(letter.body)
+        except InvalidArgument:
+            continue
+    if not jobs:
+        return 0
+    for message_id, job in jobs.items():
+        deps.dedupe.release(job.dedupe_key)
+        deps.replays.mark(qname, message_id)
+    replayed = deps.queue.replay_dead_letters(qname, WORKER_GROUP, list(jobs))
+    for job in jobs.values():
+        deps.recorder.record(status_change(job, Status.QUEUED, at))
+    return replayed
