@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from reference.core.clock import FakeClock
 from reference.core.errors import (
+    ClockMovedBackwards,
     InvalidArgument,
     LabError,
     NotFound,
@@ -577,3 +578,16 @@ def test_any_lab_error_from_submit_is_counted_as_a_rejection(world: World) -> No
     with pytest.raises(LabError):
         world.api.submit(world.client.sign(world.request(user_id="ghost")))
     assert world.api.statistics().rejected == 1
+
+
+def test_a_clock_rollback_refuses_the_request_before_anything_is_written(world: World) -> None:
+    world.api.submit(world.client.sign(world.request(event_id="evt-0", channels=(EMAIL,))))
+    before = world.snapshot()
+    signed = world.client.sign(world.request(event_id="evt-1"))
+    world.clock.set_to(world.clock.now() - 5)  # the id generator saw a later millisecond
+    with pytest.raises(ClockMovedBackwards):
+        world.api.submit(signed)
+    assert world.snapshot() == before  # no nonce spent, no rate-limit slot, no log, no job
+    assert world.api.statistics().rejected == 1
+    world.clock.set_to(world.clock.now() + 10)  # the clock recovers: the same request goes in
+    assert {e.status for e in world.api.submit(signed).entries} == {Status.QUEUED}
