@@ -27,12 +27,15 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
+import tempfile
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,7 @@ REPO_ROOT = EXERCISES_DIR.parent
 GRADERS_DIR = EXERCISES_DIR / "graders"
 ALL_OR_NOTHING = "An exercise earns its points only when all of its tests pass."
 REASON_MAX_CHARS = 160
+HYPOTHESIS_STORAGE_VARIABLE = "HYPOTHESIS_STORAGE_DIRECTORY"
 TABLE_WIDTH = 96
 
 _CHAPTER_FILE = re.compile(r"^(?:test_)?ch(\d{2})_\w+\.py$")
@@ -316,7 +320,9 @@ def run_graders(
     Notes
     -----
     The learner's starter modules are imported afresh on every run, so a notebook sees each
-    saved edit. pytest prints nothing: the terminal reporter is switched off.
+    saved edit. pytest prints nothing: the terminal reporter is switched off. Nothing is
+    written in the working directory: no pytest cache, and hypothesis keeps its caches in a
+    temporary directory (or in ``$HYPOTHESIS_STORAGE_DIRECTORY`` when that is set).
     """
     import pytest  # imported here: `import exercises` stays light for the starters
 
@@ -352,7 +358,8 @@ def run_graders(
     options = ["--solution"] if solution else []
     for spec in impl:
         options += ["--impl", spec]
-    code = int(pytest.main([*args, *options], plugins=[recorder]))
+    with _hypothesis_storage_elsewhere():
+        code = int(pytest.main([*args, *options], plugins=[recorder]))
     errors = list(recorder.errors)
     if code in (2, 3, 4) and not errors:
         shown = [_relative(f) for f in files]
@@ -361,6 +368,28 @@ def run_graders(
             "to see why"
         )
     return GradeReport(target, recorder.results(), tuple(errors), tuple(recorder.known))
+
+
+@contextlib.contextmanager
+def _hypothesis_storage_elsewhere() -> Iterator[None]:
+    """Keep hypothesis' files out of the working directory for one grading run.
+
+    Hypothesis caches what it learns (constants found in the code under test, Unicode
+    tables) in ``./.hypothesis``: a run from a notebook would leave one beside it. They go to
+    ``HYPOTHESIS_STORAGE_DIRECTORY`` when that is set (a cache shared by runs, as in CI),
+    otherwise to a temporary directory removed when the run ends. Hypothesis resolves its
+    home once per process, so ``set_hypothesis_home_dir`` (not the variable alone) reaches a
+    kernel that already used it; ``None`` afterwards restores hypothesis' own choice.
+    """
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    with contextlib.ExitStack() as stack:
+        home = os.environ.get(HYPOTHESIS_STORAGE_VARIABLE) or stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="grade-hypothesis-")
+        )
+        set_hypothesis_home_dir(home)
+        stack.callback(set_hypothesis_home_dir, None)
+        yield
 
 
 def _relative(path: Path) -> str:

@@ -7,22 +7,33 @@ Runs that change files work on a copy of ``exercises/`` in a temporary directory
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
-import exercises.ch00_unique_ids as starter
-import reference.core.ids as solution
-from exercises.grade import chapter_of, grader_files, starters_edited
+import exercises.ch00_unique_ids as ch00_starter
+from exercises.grade import (
+    HYPOTHESIS_STORAGE_VARIABLE,
+    chapter_of,
+    grader_files,
+    starters_edited,
+)
+from exercises.graders import conftest as grader_wiring
+from exercises.graders.conftest import starter_name
 
 REPO = Path(__file__).resolve().parents[1]
+SHARED_HYPOTHESIS_HOME = tempfile.TemporaryDirectory(prefix="test-grading-hypothesis-")
 GRADESCOPE_KEYS = {"score", "max_score", "tests"}
 GRADESCOPE_TEST_KEYS = {"name", "score", "max_score", "status", "output"}
 BROKEN_DECODE = """
@@ -51,10 +62,33 @@ def test_double_doubles(impl):
 """
 
 
-def run(*args: str, cwd: Path = REPO, pythonpath: Path | None = None) -> Any:
+def exercise_points() -> dict[str, int]:
+    """Each exercise's points, read from the ``exercise`` markers of every grader's tests."""
+    points: dict[str, int] = {}
+    for path in grader_files():
+        grader = importlib.import_module(f"exercises.graders.{path.stem}")
+        for name, test in vars(grader).items():
+            if not name.startswith("test_") or not callable(test):
+                continue
+            for mark in getattr(test, "pytestmark", []):
+                if mark.name == "exercise":
+                    exercise, worth = mark.kwargs["name"], mark.kwargs["points"]
+                    assert points.setdefault(exercise, worth) == worth, exercise
+    assert points, "the graders declare no exercise"
+    return points
+
+
+def run(
+    *args: str, cwd: Path = REPO, pythonpath: Path | None = None, shared_cache: bool = True
+) -> Any:
+    """Run python in a subprocess; ``shared_cache`` lets the runs share hypothesis' caches."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
+    if shared_cache:  # else each run rebuilds hypothesis' Unicode tables (about 2 s)
+        env[HYPOTHESIS_STORAGE_VARIABLE] = SHARED_HYPOTHESIS_HOME.name
+    else:
+        env.pop(HYPOTHESIS_STORAGE_VARIABLE, None)
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
@@ -101,7 +135,10 @@ def starter_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str
 def test_the_reference_solution_scores_full_marks(solution_run: Any) -> None:
     proc, data = solution_run
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert data["max_score"] >= 16 and data["score"] == data["max_score"]
+    points = exercise_points()
+    assert set(statuses(data)) == set(points), "one entry per exercise the graders declare"
+    assert data["score"] == data["max_score"] == sum(points.values())
+    assert any(Path(SHARED_HYPOTHESIS_HOME.name).iterdir()), "hypothesis' caches went there"
     assert set(statuses(data).values()) == {"passed"}
     assert "expect full: ok" in proc.stdout
 
@@ -109,7 +146,9 @@ def test_the_reference_solution_scores_full_marks(solution_run: Any) -> None:
 def test_the_untouched_starters_score_zero_with_every_grader_failing(starter_run: Any) -> None:
     proc, data = starter_run
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert data["score"] == 0 and data["max_score"] >= 16
+    points = exercise_points()
+    assert set(statuses(data)) == set(points), "one entry per exercise the graders declare"
+    assert (data["score"], data["max_score"]) == (0, sum(points.values()))
     assert set(statuses(data).values()) == {"failed"}
     assert "expect zero: ok" in proc.stdout
     assert "hint: " in proc.stdout and "NotImplementedError: exercise:" in proc.stdout
@@ -143,7 +182,7 @@ def test_results_json_has_the_gradescope_shape(solution_run: Any, starter_run: A
 def test_the_ch00_exercises_are_the_ones_the_starter_announces(solution_run: Any) -> None:
     _, data = solution_run
     points = {t["name"]: t["max_score"] for t in data["tests"]}
-    assert {name: points[name] for name in points if name in starter.__doc__} == {
+    assert {name: points[name] for name in points if name in ch00_starter.__doc__} == {
         "snowflake-encode": 2,
         "snowflake-decode": 2,
         "snowflake-generator": 2,
@@ -170,7 +209,8 @@ def test_a_decode_that_swaps_two_fields_loses_exactly_the_decode_points(tmp_path
 
 
 def test_expect_zero_fails_when_a_grader_passes_on_the_code_under_test() -> None:
-    proc = grade("--impl", "exercises.ch00_unique_ids=reference.core.ids", "--expect", "zero")
+    impl = "exercises.ch00_unique_ids=reference.core.ids"
+    proc = grade("--chapter", "0", "--impl", impl, "--expect", "zero")
     assert proc.returncode == 1
     assert "expect zero: FAILED" in proc.stdout
     assert "snowflake-encode: test_encode_puts_each_field_in_its_bits[timestamp]" in proc.stdout
@@ -187,9 +227,10 @@ def test_a_new_chapter_is_discovered_by_file_name_and_the_chapter_filter_selects
     for chapter in (None, "98"):
         out = tmp_path / f"{chapter}.json"
         flags = ["--chapter", chapter] if chapter else []
-        proc = grade("--solution", *flags, "--json", str(out), cwd=root)
+        proc = grade("--solution", *flags, "--json", str(out), cwd=root, shared_cache=False)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         names[chapter] = set(statuses(results(out)))
+    assert not (root / ".hypothesis").exists(), "grading leaves no hypothesis files behind"
     assert names["98"] == {"demo-double"}
     assert {"demo-double", "snowflake-encode", "local-sequence"} <= names[None]
 
@@ -210,7 +251,7 @@ def test_a_grader_test_without_a_marker_or_impl_stops_grading_with_exit_2(tmp_pa
         "import pytest\n\n@pytest.mark.exercise(name='x', points=1, hint='h')\n"
         "def test_without_impl():\n    assert True\n"
     )
-    proc = grade("--solution", cwd=root)
+    proc = grade("--solution", "--chapter", "98", cwd=root)
     assert proc.returncode == 2
     assert "test_unmarked: has no @pytest.mark.exercise" in proc.stdout
     assert "test_without_impl: a grader must test the code through the 'impl'" in proc.stdout
@@ -259,7 +300,7 @@ def test_only_if_untouched_skips_the_zero_check_once_the_starters_are_edited(
     proc = grade("--expect", "zero", "--only-if-untouched", cwd=root)
     assert (proc.returncode, proc.stdout.count("\n")) == (0, 1)
     assert proc.stdout.startswith("note: exercises/ch*.py differ from git HEAD")
-    assert grade("--expect", "zero", cwd=root).returncode == 1
+    assert grade("--expect", "zero", "--chapter", "0", cwd=root).returncode == 1
 
 
 def test_grader_files_are_found_by_their_chapter_prefix(tmp_path: Path) -> None:
@@ -274,7 +315,7 @@ def test_grader_files_are_found_by_their_chapter_prefix(tmp_path: Path) -> None:
 
 
 def _own_callables(module: Any) -> dict[str, Any]:
-    """Functions, classes and their public methods defined in ``module`` itself."""
+    """Functions, classes and their public methods (and ``__post_init__``) defined in ``module``."""
     found: dict[str, Any] = {}
     for name in module.__all__:
         obj = getattr(module, name)
@@ -283,24 +324,69 @@ def _own_callables(module: Any) -> dict[str, Any]:
         found[name] = obj
         if inspect.isclass(obj):
             for attr, member in vars(obj).items():
-                if inspect.isfunction(member) and (attr == "__init__" or not attr.startswith("_")):
+                if inspect.isfunction(member) and (
+                    attr in ("__init__", "__post_init__") or not attr.startswith("_")
+                ):
                     found[f"{name}.{attr}"] = member
     return found
 
 
-def test_the_starter_has_the_reference_names_and_signatures() -> None:
-    assert set(starter.__all__) <= set(solution.__all__)
-    mine = _own_callables(starter)
-    assert set(mine) >= {"encode", "decode", "SnowflakeGenerator.next_id", "LocalSequence.current"}
+def _written_in(obj: Any, module: ModuleType) -> bool:
+    """Whether ``obj`` is in the module's source (a dataclass's ``__init__`` is generated)."""
+    return inspect.getsourcefile(obj) == inspect.getsourcefile(module)
+
+
+STARTERS = [path.stem.removeprefix("test_") for path in grader_files()]
+
+
+@dataclass(frozen=True)
+class StarterKit:
+    """A starter module, its grader and the grader's model answer (its resolved SOLUTION)."""
+
+    starter: ModuleType
+    grader: ModuleType
+    solution: Any
+
+
+def starter_kit(stem: str) -> StarterKit:
+    grader = importlib.import_module(f"exercises.graders.test_{stem}")
+    # The very resolution the graders' `impl` fixture uses under --solution.
+    solution = grader_wiring._solution(grader)
+    return StarterKit(importlib.import_module(starter_name(grader)), grader, solution)
+
+
+def test_every_grader_grades_a_starter_module() -> None:
+    assert STARTERS, "no exercises/graders/test_chNN_*.py found"
+    for stem in STARTERS:
+        assert (REPO / "exercises" / f"{stem}.py").is_file(), stem
+        assert starter_kit(stem).starter.__name__ == f"exercises.{stem}"
+
+
+@pytest.mark.parametrize("stem", STARTERS)
+def test_the_starter_has_the_solutions_names_and_signatures(stem: str) -> None:
+    kit = starter_kit(stem)
+    mine = _own_callables(kit.starter)
+    top_level = {name for name in mine if "." not in name}
+    assert top_level, f"{stem} defines nothing for the learner to write"
+    if isinstance(kit.grader.SOLUTION, str):
+        assert top_level <= set(kit.solution.__all__)
+    else:  # a mapping names exactly what the learner writes
+        assert top_level == set(kit.grader.SOLUTION)
+    for name in kit.starter.__all__:  # the given vocabulary is the solution's own objects
+        if name not in mine and hasattr(kit.solution, name):
+            assert getattr(kit.starter, name) is getattr(kit.solution, name), name
     for qualname, obj in mine.items():
         owner, _, attr = qualname.partition(".")
-        ref = getattr(getattr(solution, owner), attr) if attr else getattr(solution, owner)
-        if inspect.isclass(obj):
-            continue
-        assert inspect.signature(obj) == inspect.signature(ref), qualname
+        owner_ref = getattr(kit.solution, owner, None)
+        ref = getattr(owner_ref, attr, None) if attr else owner_ref
+        assert ref is not None, f"the solution has no {qualname}"
+        if not inspect.isclass(obj):
+            assert inspect.signature(obj) == inspect.signature(ref), qualname
 
 
-def test_every_starter_body_raises_not_implemented_naming_the_exercise() -> None:
+@pytest.mark.parametrize("stem", STARTERS)
+def test_every_starter_body_raises_not_implemented_naming_the_exercise(stem: str) -> None:
+    starter = starter_kit(stem).starter
     for qualname, obj in _own_callables(starter).items():
         if inspect.isclass(obj):
             continue
@@ -314,8 +400,12 @@ def test_every_starter_body_raises_not_implemented_naming_the_exercise() -> None
             obj(*args, **kwargs)
 
 
-def test_every_starter_function_documents_its_contract_and_a_hint() -> None:
+@pytest.mark.parametrize("stem", STARTERS)
+def test_every_starter_function_documents_its_contract_and_a_hint(stem: str) -> None:
+    starter = starter_kit(stem).starter
     for qualname, obj in _own_callables(starter).items():
+        if not _written_in(obj, starter):
+            continue  # a generated method: its contract is the class docstring
         doc = inspect.getdoc(obj) or ""
         assert len(doc.splitlines()) >= 3, f"{qualname} needs a contract in its docstring"
         if not inspect.isclass(obj):

@@ -26,12 +26,18 @@ GRADER_SETTINGS = settings(
     max_examples=40,
     deadline=None,
     derandomize=True,  # the same examples on every run, so grade output is reproducible
-    database=None,  # write nothing into the learner's working directory
+    # No example database: nothing is saved between runs. Hypothesis' other caches
+    # (constants, Unicode tables) go to a temporary directory that run_graders sets up.
+    database=None,
     print_blob=False,
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],  # no slow "explain"
     suppress_health_check=[HealthCheck.too_slow],
 )
-"""Hypothesis settings every grader property uses: modest, deterministic and side-effect free."""
+"""Hypothesis settings every grader property uses: modest, deterministic, no example database.
+
+Run through ``exercises.grade`` (or ``check``), a grader writes nothing in the working
+directory; run with a bare ``pytest``, hypothesis may still cache in ``./.hypothesis``.
+"""
 
 IDLE_READS_LIMIT = 100_000
 """Reads of a clock that has not moved before :class:`GuardedClock` calls it a busy loop."""

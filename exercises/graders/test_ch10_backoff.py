@@ -26,6 +26,7 @@ SOLUTION = {
 
 DEFAULT_BOUNDS = [15.0, 30.0, 60.0, 120.0, 240.0, 480.0, 600.0, 600.0, 600.0, 600.0]
 SEEDS = range(100)
+EQUAL_SEEDS = range(200)
 HUGE_BUDGET_S = 1e12
 
 
@@ -195,6 +196,60 @@ def test_every_wait_stays_within_its_bound_for_every_seed_and_attempt(
                 f"{jitter} jitter, attempt {attempt}, seed {seed}: {wait} is outside "
                 f"[{low}, {high}]"
             )
+
+
+@pytest.mark.exercise(
+    name="backoff-jitter",
+    points=3,
+    hint="equal jitter keeps half the wait and draws the rest: w/2 + rng.uniform(0, w/2) "
+    "differs from seed to seed and covers [w/2, w]",
+)
+@pytest.mark.parametrize("attempt", [1, 4, 7])
+def test_equal_jitter_spreads_waits_over_the_upper_half_of_the_bound(
+    impl: Any, attempt: int
+) -> None:
+    policy, high = impl.RetryPolicy(jitter="equal"), bound(15.0, 600.0, attempt)
+    waits = [impl.backoff_s(attempt, policy, random.Random(seed)) for seed in EQUAL_SEEDS]
+    assert len(set(waits)) > 0.95 * len(EQUAL_SEEDS), (
+        f"equal jitter, attempt {attempt}: only {len(set(waits))} distinct waits over "
+        f"{len(EQUAL_SEEDS)} seeds; each seed should draw its own"
+    )
+    assert min(waits) < 0.6 * high and max(waits) > 0.9 * high, (
+        f"equal jitter, attempt {attempt}: waits span {min(waits):.1f} .. {max(waits):.1f} s; "
+        f"they should cover {high / 2} .. {high} s"
+    )
+    mean = statistics.fmean(waits)
+    assert 0.7 * high <= mean <= 0.8 * high, (
+        f"equal jitter, attempt {attempt}: the waits average {mean:.1f} s, not about "
+        f"3/4 of {high} s"
+    )
+
+
+class NoDrawRandom(random.Random):
+    """A generator that fails every draw: a wait without jitter must not consume chance."""
+
+    def random(self) -> float:
+        raise AssertionError("jitter='none' drew rng.random(): return w without drawing")
+
+    def getrandbits(self, k: int, /) -> int:
+        raise AssertionError("jitter='none' drew from rng: return w without drawing")
+
+    def uniform(self, a: float, b: float) -> float:
+        raise AssertionError("jitter='none' drew rng.uniform(): return w without drawing")
+
+
+@pytest.mark.exercise(
+    name="backoff-jitter",
+    points=3,
+    hint="no jitter returns w and leaves rng alone: a draw would shift every later number "
+    "of a seeded simulation",
+)
+def test_no_jitter_returns_the_bound_without_drawing_from_the_rng(impl: Any) -> None:
+    policy, rng = impl.RetryPolicy(jitter="none"), NoDrawRandom(7)
+    before = rng.getstate()
+    waits = [impl.backoff_s(k, policy, rng) for k in range(1, RETRY_MAX_ATTEMPTS + 3)]
+    assert waits == DEFAULT_BOUNDS, f"jitter='none' waits {waits}"
+    assert rng.getstate() == before, "jitter='none' changed the rng's state"
 
 
 @pytest.mark.exercise(

@@ -19,6 +19,7 @@ from reference.notification.auth import (
     AppCredentials,
     AppRegistry,
     AuthStatistics,
+    Caller,
     RequestVerifier,
     SignedRequest,
     canonical_string,
@@ -172,8 +173,13 @@ def test_a_timestamp_outside_the_replay_window_is_rejected_either_way(
 
 
 def test_the_window_edges_are_inclusive(verifier: RequestVerifier, creds: AppCredentials) -> None:
-    verifier.verify(signed(creds, nonce="nonce-old"), now=NOW + REPLAY_WINDOW_S)
-    verifier.verify(signed(creds, nonce="nonce-new"), now=NOW - REPLAY_WINDOW_S)
+    old = verifier.verify(signed(creds, nonce="nonce-old"), now=NOW + REPLAY_WINDOW_S)
+    new = verifier.verify(signed(creds, nonce="nonce-new"), now=NOW - REPLAY_WINDOW_S)
+    assert (old, new) == (
+        Caller(creds.app_key, "billing", int(NOW), "nonce-old"),
+        Caller(creds.app_key, "billing", int(NOW), "nonce-new"),
+    )
+    assert verifier.statistics() == AuthStatistics(2, 0, 0, 0, 0, 0)
 
 
 def test_a_replayed_request_is_rejected(verifier: RequestVerifier, creds: AppCredentials) -> None:
@@ -199,8 +205,14 @@ def test_nonces_are_per_app(
     store: Store, registry: AppRegistry, verifier: RequestVerifier, creds: AppCredentials
 ) -> None:
     other = registry.create_app("shipping", random.Random(2))
-    verifier.verify(signed(creds, nonce="same-nonce"), now=NOW)
-    verifier.verify(signed(other, nonce="same-nonce"), now=NOW)
+    billing = verifier.verify(signed(creds, nonce="same-nonce"), now=NOW)
+    shipping = verifier.verify(signed(other, nonce="same-nonce"), now=NOW)
+    assert (billing, shipping) == (
+        Caller(creds.app_key, "billing", int(NOW), "same-nonce"),
+        Caller(other.app_key, "shipping", int(NOW), "same-nonce"),
+    )
+    assert other.app_key != creds.app_key
+    assert verifier.statistics() == AuthStatistics(2, 0, 0, 0, 0, 0)
 
 
 def test_check_writes_nothing_so_the_nonce_is_still_usable(

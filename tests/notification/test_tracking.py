@@ -40,8 +40,12 @@ def walk(log: NotificationLog, *statuses: Status, nid: str = "n1", **kw: object)
 
 
 def test_the_log_is_a_status_recorder() -> None:
-    recorder: StatusRecorder = NotificationLog()
-    recorder.record(change(S.ACCEPTED))
+    log = NotificationLog()
+    recorder: StatusRecorder = log
+    accepted = change(S.ACCEPTED)
+    recorder.record(accepted)
+    assert log.history("n1") == (accepted,)
+    assert log.status("n1") is S.ACCEPTED
 
 
 def test_happy_path_is_recorded_in_order() -> None:
