@@ -175,7 +175,7 @@ def backoff_s(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
     -------
     float
         ``"full"``: ``rng.uniform(0, w)``; ``"equal"``: ``w/2 + rng.uniform(0, w/2)``;
-        ``"none"``: ``w``.
+        ``"none"``: ``w``, without drawing anything from ``rng``.
 
     Raises
     ------
