@@ -22,6 +22,7 @@ import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from reference.core.errors import InvalidArgument
@@ -74,12 +75,12 @@ class Channel(enum.StrEnum):
     EMAIL = "email"
 
 
-PAYLOAD_LIMIT_BYTES: Mapping[Channel, int] = {
+PAYLOAD_LIMIT_BYTES: Mapping[Channel, int] = MappingProxyType({
     Channel.IOS_PUSH: APNS_PAYLOAD_LIMIT_BYTES,
     Channel.ANDROID_PUSH: FCM_PAYLOAD_LIMIT_BYTES,
     Channel.SMS: SMS_BODY_LIMIT_CHARS * 4,  # UTF-8 worst case; the char limit is checked too
     Channel.EMAIL: EMAIL_BODY_LIMIT_BYTES,
-}
+})
 
 
 class Category(enum.StrEnum):

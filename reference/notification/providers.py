@@ -48,6 +48,7 @@ from bisect import bisect_right, insort
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Literal, Protocol
 
 from reference.core.errors import InvalidArgument
@@ -90,12 +91,12 @@ PERMANENT_CODES = ADDRESS_CODES | {"payload_too_large"}
 
 #: Each channel's ordered fallback list (Apprise-style priority tiers): the next provider is
 #: tried only when the current one keeps failing. Push has one provider per platform.
-PROVIDER_CHAINS: Mapping[Channel, tuple[str, ...]] = {
+PROVIDER_CHAINS: Mapping[Channel, tuple[str, ...]] = MappingProxyType({
     Channel.IOS_PUSH: ("apns",),
     Channel.ANDROID_PUSH: ("fcm",),
     Channel.SMS: ("sms-primary", "sms-backup"),
     Channel.EMAIL: ("email-primary", "email-backup"),
-}
+})
 
 
 @dataclass(frozen=True, slots=True)

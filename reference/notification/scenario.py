@@ -37,10 +37,11 @@ import hashlib
 import heapq
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import time
 from enum import Enum
+from types import MappingProxyType
 from typing import Any, Literal
 
 from reference.core.clock import FakeClock
@@ -85,12 +86,12 @@ DEFAULT_TIME_ZONES = (
 QUEUE_DUPLICATE_DELAY_MAX_S = 60.0  # a duplicate copy of a job is published within this
 
 #: The templates every scenario publishes, by category: (name, title, body).
-TEMPLATES: dict[Category, tuple[str, str, str]] = {
+TEMPLATES: Mapping[Category, tuple[str, str, str]] = MappingProxyType({
     Category.SECURITY: ("sign_in_code", "Sign-in code", "Your code is ${code}"),
     Category.TRANSACTIONAL: ("order_shipped", "Shipped", "Order ${order} is on its way"),
     Category.SOCIAL: ("new_follower", "New follower", "${who} started following you"),
     Category.MARKETING: ("promo", "Sale", "${percent}% off today only"),
-}
+})
 
 _CATEGORIES = tuple(Category)
 _CHANNELS = tuple(Channel)

@@ -64,6 +64,7 @@ import enum
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from reference.core.errors import Conflict, InvalidArgument, NotFound
 from reference.notification.model import Channel, Status, StatusChange
@@ -81,7 +82,7 @@ __all__ = [
 S = Status
 
 #: Every legal step of the delivery state machine. A first record must be ``accepted``.
-ALLOWED_TRANSITIONS: Mapping[Status, frozenset[Status]] = {
+ALLOWED_TRANSITIONS: Mapping[Status, frozenset[Status]] = MappingProxyType({
     S.ACCEPTED: frozenset({S.QUEUED, S.DEFERRED, S.SUPPRESSED}),
     # deferred (quiet hours, provider quota) is released to the queue, or dropped with a reason
     S.DEFERRED: frozenset({S.QUEUED, S.SUPPRESSED}),
@@ -94,7 +95,7 @@ ALLOWED_TRANSITIONS: Mapping[Status, frozenset[Status]] = {
     S.SENT: frozenset({S.DELIVERED}),
     S.DELIVERED: frozenset(),
     S.SUPPRESSED: frozenset(),
-}
+})
 
 #: Statuses that must say why (a silent drop is a lost notification).
 REASON_REQUIRED: frozenset[Status] = frozenset(
