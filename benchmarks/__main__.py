@@ -22,7 +22,7 @@ def _print(figures: list[Figure], calibration: float) -> None:
     print(f"{'figure':<48} {'ops/s':>12} {'x calib':>9}  {'vs baseline':<34} note")
     for f in figures:
         vs = f"{f.vs_baseline:.3g}x {f.baseline}" if f.vs_baseline is not None else ""
-        print(f"{f.name:<48} {f.ops_per_s:>12,.0f} {f.vs_calibration:>9.4f}  {vs:<34} {f.note}")
+        print(f"{f.name:<48} {f.ops_per_s:>12,.0f} {f.vs_calibration:>9.3g}  {vs:<34} {f.note}")
 
 
 def main(argv: list[str] | None = None) -> int:
