@@ -32,9 +32,9 @@ from typing import Protocol, runtime_checkable
 
 from reference.core.errors import InvalidArgument
 
-__all__ = ["Clock", "FakeClock", "SystemClock"]
+__all__ = ["US_PER_S", "Clock", "FakeClock", "SystemClock"]
 
-_US_PER_S = 1_000_000
+US_PER_S = 1_000_000  # microseconds per second: the finest time step the lab keeps
 
 
 @runtime_checkable
@@ -74,12 +74,12 @@ def _to_us(seconds: float, name: str) -> int:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         raise InvalidArgument.bad_value(name, seconds, "a number of seconds")
     try:
-        us = float(seconds) * _US_PER_S
+        us = float(seconds) * US_PER_S
     except OverflowError:  # an int too large for a float
         us = math.inf
     if not math.isfinite(us):
         raise InvalidArgument.bad_value(name, seconds, "a finite number of seconds")
-    return round(seconds * _US_PER_S)
+    return round(seconds * US_PER_S)
 
 
 class FakeClock:
@@ -97,7 +97,7 @@ class FakeClock:
         self._us = _to_us(start, "start")
 
     def now(self) -> float:
-        return self._us / _US_PER_S
+        return self._us / US_PER_S
 
     def now_ms(self) -> int:
         return self._us // 1000

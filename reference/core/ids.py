@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
+from reference.core.checks import check_int
 from reference.core.clock import Clock
 from reference.core.errors import ClockMovedBackwards, InvalidArgument
 
@@ -98,12 +99,6 @@ class SnowflakeStatistics:
     rollback_waits: int
 
 
-def _check_int(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidArgument.bad_value(name, value, f"an integer in {low}..{high}")
-    return value
-
-
 def encode(
     *,
     timestamp_ms: int,
@@ -135,13 +130,13 @@ def encode(
     >>> encode(timestamp_ms=TWITTER_EPOCH_MS + 1, datacenter_id=0, worker_id=0, sequence=0)
     4194304
     """
-    _check_int("epoch_ms", epoch_ms, 0, 1 << 62)
-    elapsed = _check_int(
+    check_int("epoch_ms", epoch_ms, 0, 1 << 62)
+    elapsed = check_int(
         "timestamp_ms", timestamp_ms, epoch_ms, epoch_ms + MAX_TIMESTAMP_MS
     ) - epoch_ms
-    _check_int("datacenter_id", datacenter_id, 0, MAX_DATACENTER_ID)
-    _check_int("worker_id", worker_id, 0, MAX_WORKER_ID)
-    _check_int("sequence", sequence, 0, MAX_SEQUENCE)
+    check_int("datacenter_id", datacenter_id, 0, MAX_DATACENTER_ID)
+    check_int("worker_id", worker_id, 0, MAX_WORKER_ID)
+    check_int("sequence", sequence, 0, MAX_SEQUENCE)
     return (
         (elapsed << TIMESTAMP_SHIFT)
         | (datacenter_id << DATACENTER_SHIFT)
@@ -163,8 +158,8 @@ def decode(snowflake: int, *, epoch_ms: int = TWITTER_EPOCH_MS) -> SnowflakePart
     >>> decode(4194304 | (3 << 17) | (7 << 12) | 9).worker_id
     7
     """
-    _check_int("snowflake", snowflake, 0, (1 << 63) - 1)
-    _check_int("epoch_ms", epoch_ms, 0, 1 << 62)
+    check_int("snowflake", snowflake, 0, (1 << 63) - 1)
+    check_int("epoch_ms", epoch_ms, 0, 1 << 62)
     return SnowflakeParts(
         timestamp_ms=(snowflake >> TIMESTAMP_SHIFT) + epoch_ms,
         datacenter_id=(snowflake >> DATACENTER_SHIFT) & MAX_DATACENTER_ID,
@@ -267,15 +262,15 @@ class SnowflakeGenerator:
     ) -> None:
         if not isinstance(clock, Clock):
             raise InvalidArgument.bad_value("clock", clock, "a Clock (now, now_ms, sleep)")
-        self.datacenter_id = _check_int("datacenter_id", datacenter_id, 0, MAX_DATACENTER_ID)
-        self.worker_id = _check_int("worker_id", worker_id, 0, MAX_WORKER_ID)
+        self.datacenter_id = check_int("datacenter_id", datacenter_id, 0, MAX_DATACENTER_ID)
+        self.worker_id = check_int("worker_id", worker_id, 0, MAX_WORKER_ID)
         now_ms = clock.now_ms()
-        self.epoch_ms = _check_int("epoch_ms", epoch_ms, 0, now_ms)
+        self.epoch_ms = check_int("epoch_ms", epoch_ms, 0, now_ms)
         if on_clock_rollback not in ("refuse", "wait"):
             raise InvalidArgument.bad_value(
                 "on_clock_rollback", on_clock_rollback, "'refuse' or 'wait'"
             )
-        self.max_rollback_wait_ms = _check_int(
+        self.max_rollback_wait_ms = check_int(
             "max_rollback_wait_ms", max_rollback_wait_ms, 0, 3_600_000
         )
         self._clock = clock

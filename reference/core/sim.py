@@ -50,7 +50,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reference.core.clock import Clock, FakeClock
+from reference.core.checks import check_int, check_probability
+from reference.core.clock import US_PER_S, Clock, FakeClock
 from reference.core.errors import InvalidArgument, LabError
 
 __all__ = [
@@ -66,7 +67,6 @@ __all__ = [
 ]
 
 DEFAULT_MAX_EVENTS = 1_000_000  # timers one run() may fire before it calls the run a runaway
-_US_PER_S = 1_000_000
 _MSG_REPR_CHARS = 60  # longest message repr kept in a log line
 
 
@@ -76,13 +76,13 @@ def _check_number(name: str, value: object, expected: str, *, low: float, high: 
     if not isinstance(value, bool) and isinstance(value, (int, float)):
         with contextlib.suppress(OverflowError):  # an int too large for a float stays nan
             number = float(value)
-    if not math.isfinite(number * _US_PER_S) or not low <= number <= high:
+    if not math.isfinite(number * US_PER_S) or not low <= number <= high:
         raise InvalidArgument.bad_value(name, value, expected)
     return number
 
 
 def _seconds_to_us(seconds: float) -> int:
-    return round(seconds * _US_PER_S)
+    return round(seconds * US_PER_S)
 
 
 def _clock_us(clock: Clock) -> int:
@@ -138,9 +138,7 @@ class FaultPlan:
 
     def __post_init__(self) -> None:
         for name in ("drop_rate", "duplicate_rate", "delay_rate", "crash_rate"):
-            _check_number(
-                name, getattr(self, name), "a probability in [0, 1]", low=0.0, high=1.0
-            )
+            check_probability(name, getattr(self, name))
         for name in ("max_extra_delay_s", "base_delay_s", "clock_skew_s"):
             _check_number(
                 name, getattr(self, name), "a finite number of seconds >= 0",
@@ -250,7 +248,7 @@ class Timer:
     @property
     def when(self) -> float:
         """Due time in simulated seconds."""
-        return self._when_us / _US_PER_S
+        return self._when_us / US_PER_S
 
     def cancel(self) -> bool:
         """Stop the timer from firing; True if it was still pending. O(1) (lazy removal)."""
@@ -293,10 +291,10 @@ class SkewedClock:
     @property
     def skew_s(self) -> float:
         """The offset from the underlying clock, in seconds (whole microseconds)."""
-        return self._skew_us / _US_PER_S
+        return self._skew_us / US_PER_S
 
     def now(self) -> float:
-        return (_clock_us(self._base) + self._skew_us) / _US_PER_S
+        return (_clock_us(self._base) + self._skew_us) / US_PER_S
 
     def now_ms(self) -> int:
         return (_clock_us(self._base) + self._skew_us) // 1000
@@ -450,7 +448,7 @@ class Simulation:
             return False
         when_us, _, timer = heapq.heappop(self._heap)
         if when_us > _clock_us(self.clock):
-            self.clock.set_to(when_us / _US_PER_S)
+            self.clock.set_to(when_us / US_PER_S)
         timer.state = "fired"
         self._pending -= 1
         self._events_run += 1
@@ -562,7 +560,7 @@ class Simulation:
                 extra_us = _seconds_to_us(self.rng.uniform(0.0, plan.max_extra_delay_s))
                 delay_us += extra_us
                 self._delayed += 1
-                self.log("delay", to=label, msg=msg, extra_s=extra_us / _US_PER_S)
+                self.log("delay", to=label, msg=msg, extra_s=extra_us / US_PER_S)
             self._schedule(_clock_us(self.clock) + delay_us, self._deliver, (fn, args))
 
     def _deliver(self, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
@@ -680,8 +678,7 @@ class Simulation:
 
 
 def _check_max_events(max_events: object) -> None:
-    if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
-        raise InvalidArgument.bad_value("max_events", max_events, "an int >= 1")
+    check_int("max_events", max_events, 1, expected="an int >= 1")
 
 
 def _short_repr(args: tuple[Any, ...]) -> str:

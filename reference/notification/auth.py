@@ -53,6 +53,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from reference.core.checks import check_positive_seconds, check_time
 from reference.core.errors import Conflict, InvalidArgument, Unauthorized
 from reference.notification.model import REPLAY_WINDOW_S
 from reference.storage.ports import KeyValue, Timeline
@@ -321,12 +322,7 @@ class RequestVerifier:
             raise InvalidArgument.bad_value("kv", kv, "a KeyValue port (store.kv)")
         if timeline is not None and not isinstance(timeline, Timeline):
             raise InvalidArgument.bad_value("timeline", timeline, "a Timeline port or None")
-        if (
-            isinstance(replay_window_s, bool)
-            or not isinstance(replay_window_s, (int, float))
-            or not (math.isfinite(replay_window_s) and replay_window_s > 0)
-        ):
-            raise InvalidArgument.bad_value("replay_window_s", replay_window_s, "seconds > 0")
+        check_positive_seconds("replay_window_s", replay_window_s, expected="seconds > 0")
         self._registry = registry
         self._kv = kv
         self._timeline = timeline
@@ -351,8 +347,7 @@ class RequestVerifier:
             Missing or malformed headers, an unknown app key, a timestamp outside the
             replay window, or a signature that does not match.
         """
-        if isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now):
-            raise InvalidArgument.bad_value("now", now, "a finite time in seconds")
+        check_time("now", now)
         if not isinstance(request, SignedRequest):
             raise self._reject("malformed", f"expected a SignedRequest, got {request!r}")
         values = {}

@@ -51,6 +51,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Protocol
 
+from reference.core.clock import US_PER_S
 from reference.core.errors import InvalidArgument
 from reference.notification.api import ReceiptEntry
 from reference.notification.model import Channel, Status, StatusChange
@@ -77,7 +78,6 @@ ANOMALY_KINDS = (
 _SETTLED = frozenset({Status.SENT, Status.DELIVERED, Status.DEAD_LETTERED, Status.SUPPRESSED})
 _COUNTED = frozenset({Status.QUEUED, Status.DEFERRED})  # got past the rate limiter
 _NOT_A_DROP = ("no_contact:", "rate_limited:")  # legitimate suppressions inside quiet hours
-_US_PER_S = 1_000_000
 
 
 class History(Protocol):
@@ -307,14 +307,14 @@ def _settings_violations(pe: ProviderEffect, acc: _Accepted,
 def _rate_limit(requests: Sequence[RequestRecord],
                 rate_limit: tuple[int, float]) -> list[Anomaly]:
     limit, window_s = rate_limit
-    window_us = round(window_s * _US_PER_S)
+    window_us = round(window_s * US_PER_S)
     times: dict[tuple[str, Channel], list[int]] = defaultdict(list)
     for record in requests:
         if record.request.critical:
             continue
         passed = {e.channel for e in record.entries if e.status in _COUNTED}
         for channel in passed:  # once per (user, channel) per request, however many devices
-            times[(record.request.user_id, channel)].append(round(record.at * _US_PER_S))
+            times[(record.request.user_id, channel)].append(round(record.at * US_PER_S))
     found = []
     for (user, channel), stamps in sorted(times.items()):
         stamps.sort()
@@ -323,8 +323,8 @@ def _rate_limit(requests: Sequence[RequestRecord],
             if span_us < window_us:
                 found.append(Anomaly(
                     "rate_limit_exceeded", f"{user}|{channel.value}",
-                    f"{limit + 1} accepted within {span_us / _US_PER_S:.3f} s "
-                    f"(limit {limit} per {window_s:g} s), from t={stamps[i] / _US_PER_S:.3f}",
+                    f"{limit + 1} accepted within {span_us / US_PER_S:.3f} s "
+                    f"(limit {limit} per {window_s:g} s), from t={stamps[i] / US_PER_S:.3f}",
                 ))
                 break  # one report per (user, channel)
     return found

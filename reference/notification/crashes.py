@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 
+from reference.core.checks import check_int
 from reference.core.errors import InvalidArgument
 
 __all__ = ["CrashPlan", "CrashPoint"]
@@ -52,8 +53,7 @@ class CrashPlan:
         """Crash the ``nth`` time ``point`` is reached (for one notification, or any)."""
         if not isinstance(point, CrashPoint):
             raise InvalidArgument.bad_value("point", point, "a CrashPoint")
-        if isinstance(nth, bool) or not isinstance(nth, int) or nth < 1:
-            raise InvalidArgument.bad_value("nth", nth, "an integer >= 1")
+        check_int("nth", nth, 1)
         self._rules.append((point, nth, notification_id))
         return self
 

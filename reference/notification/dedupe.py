@@ -51,16 +51,16 @@ IdempotencyStatistics(claims=2, first_claims=1, repeat_claims=1, done=1, expired
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 
+from reference.core.checks import check_positive_seconds, check_time
+from reference.core.clock import US_PER_S
 from reference.core.errors import InvalidArgument
 from reference.notification.model import IDEMPOTENCY_WINDOW_S
 from reference.storage.ports import KeyValue
 
 __all__ = ["IdempotencyRecord", "IdempotencyStatistics", "IdempotencyStore"]
 
-_US_PER_S = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +93,9 @@ def _check_key(key: object) -> str:
     return key
 
 
-def _to_us(now: object) -> int:
-    if isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now):
-        raise InvalidArgument.bad_value("now", now, "a finite time in seconds")
-    return round(now * _US_PER_S)
+def _to_us(now: float) -> int:
+    check_time("now", now)
+    return round(now * US_PER_S)
 
 
 class IdempotencyStore:
@@ -127,17 +126,11 @@ class IdempotencyStore:
     def __init__(
         self, kv: KeyValue, *, window_s: float = IDEMPOTENCY_WINDOW_S, name: str = "delivery"
     ) -> None:
-        if (
-            isinstance(window_s, bool)
-            or not isinstance(window_s, (int, float))
-            or not math.isfinite(window_s)
-            or window_s <= 0
-        ):
-            raise InvalidArgument.bad_value("window_s", window_s, "a finite number > 0")
+        check_positive_seconds("window_s", window_s)
         if not isinstance(name, str) or not name or "{" in name or "}" in name:
             raise InvalidArgument.bad_value("name", name, "a non-empty name without braces")
         self._kv = kv
-        self._window_us = round(window_s * _US_PER_S)
+        self._window_us = round(window_s * US_PER_S)
         self._name = name
         self._claims = 0
         self._first = 0
@@ -147,7 +140,7 @@ class IdempotencyStore:
 
     @property
     def window_s(self) -> float:
-        return self._window_us / _US_PER_S
+        return self._window_us / US_PER_S
 
     def _kv_key(self, key: str) -> str:
         return f"idem:{self._name}:{{{key}}}"
@@ -277,8 +270,8 @@ class IdempotencyStore:
         pinned_to = live.get("pinned_to")
         return IdempotencyRecord(
             key=key,
-            first_seen=int(live["first_seen_us"]) / _US_PER_S,
-            done_at=None if done_us is None else int(done_us) / _US_PER_S,
+            first_seen=int(live["first_seen_us"]) / US_PER_S,
+            done_at=None if done_us is None else int(done_us) / US_PER_S,
             done_by=None if done_by is None else str(done_by),
             pinned_to=None if pinned_to is None else str(pinned_to),
         )

@@ -24,9 +24,9 @@ DelayedQueueStatistics(scheduled=1, released=1, waiting=0)
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+from reference.core.checks import check_time
 from reference.core.errors import InvalidArgument
 from reference.storage.ports import Timeline
 
@@ -72,10 +72,7 @@ class DelayedQueue:
         """Hold ``item`` until ``due_at`` (seconds on the injected clock)."""
         if not isinstance(item, str) or not item:
             raise InvalidArgument.bad_value("item", item, "a non-empty string")
-        if isinstance(due_at, bool) or not isinstance(due_at, (int, float)) or not math.isfinite(
-            due_at
-        ):
-            raise InvalidArgument.bad_value("due_at", due_at, "a finite time in seconds")
+        check_time("due_at", due_at)
         self._timeline.add(self._key, {item: float(due_at)})
         self._scheduled += 1
 

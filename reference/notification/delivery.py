@@ -43,6 +43,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Literal, Protocol
 
+from reference.core.checks import check_int
 from reference.core.clock import Clock
 from reference.core.errors import InvalidArgument
 from reference.notification.crashes import CrashPlan
@@ -140,8 +141,7 @@ class DeliveryService:
             raise InvalidArgument.bad_value("providers", sorted(missing), "a chain per channel")
         sizes = {c: 1 for c in Channel} | dict(pool_sizes or {})
         for channel, size in sizes.items():
-            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-                raise InvalidArgument.bad_value(f"pool_sizes[{channel}]", size, "an integer >= 0")
+            check_int(f"pool_sizes[{channel}]", size, 0)
         quotas = {
             name: RateLimiter(timeline, clock, limit=limit, window_s=60.0, name="provider-quota")
             for name, limit in (quotas_per_minute or {}).items()
@@ -186,8 +186,7 @@ class DeliveryService:
     def scale(self, channel: Channel, workers: int) -> None:
         """Grow or shrink one channel's pool to ``workers`` (a removed worker's unacked jobs
         come back after the visibility timeout)."""
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-            raise InvalidArgument.bad_value("workers", workers, "an integer >= 0")
+        check_int("workers", workers, 0)
         pool = self.pools[channel]
         while len(pool) > workers:
             self._retired = self._retired + pool.pop().statistics()

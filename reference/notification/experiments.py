@@ -29,6 +29,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from reference.core.checks import check_int, check_probability
 from reference.core.clock import FakeClock
 from reference.core.errors import InvalidArgument
 from reference.notification.model import Category, Channel, NotificationRequest, Status
@@ -65,18 +66,6 @@ def percentile(values: tuple[float, ...] | list[float], p: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(p / 100 * len(ordered)))
     return ordered[rank - 1]
-
-
-def _check_rate(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise InvalidArgument.bad_value(name, value, "a probability in [0, 1]")
-    return float(value)
-
-
-def _check_count(name: str, value: int, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise InvalidArgument.bad_value(name, value, f"an integer >= {low}")
-    return value
 
 
 def _system(seed: int, failures: Mapping[str, FailureModel] | None, **kwargs: object
@@ -145,8 +134,8 @@ def retry_experiment(
     about f**a: 8 attempts turn a 50% failure rate into 0.4% dead letters, at the cost of a
     long tail of latency (the backoff waits).
     """
-    rate = _check_rate("failure_rate", failure_rate)
-    count = _check_count("notifications", notifications)
+    rate = check_probability("failure_rate", failure_rate)
+    count = check_int("notifications", notifications, 1)
     chosen = policy if policy is not None else RetryPolicy()
     model = FailureModel(latency_median_s=0.3, server_error_rate=rate)
     failures = {name: model for name in PROVIDER_CHAINS[Channel.SMS]}
@@ -211,12 +200,12 @@ def burst_experiment(
     asks for more workers (a message older than 60 s or a depth growing for 3 samples, *and*
     the observed throughput too low to drain the backlog within 60 s) is recorded.
     """
-    pool = _check_count("workers", workers)
-    size = _check_count("burst", burst, 0)
-    steady = _check_count("steady_per_s", steady_per_s, 0)
-    duration = _check_count("duration_s", duration_s)
+    pool = check_int("workers", workers, 1)
+    size = check_int("burst", burst, 0)
+    steady = check_int("steady_per_s", steady_per_s, 0)
+    duration = check_int("duration_s", duration_s, 1)
     system = _system(seed, None, pool_sizes={Channel.ANDROID_PUSH: pool},
-                     batch_size=_check_count("batch_size", batch_size))
+                     batch_size=check_int("batch_size", batch_size, 1))
     monitor = QueueMonitor(system.store.queue, system.clock, channels=(Channel.ANDROID_PUSH,),
                            max_age_s=60.0, growth_samples=3, target_drain_s=60.0)
     client = system.client()
@@ -272,14 +261,14 @@ def engagement_experiment(
     Providers use their realistic presets, so some sends fail, some tokens are invalid and
     not everything sent is delivered.
     """
-    count = _check_count("users", users)
-    click = _check_rate("click_rate", click_rate)
+    count = check_int("users", users, 1)
+    click = check_probability("click_rate", click_rate)
     opens = dict(open_rate) if open_rate is not None else {
         Channel.IOS_PUSH: 0.35, Channel.ANDROID_PUSH: 0.30, Channel.SMS: 0.45,
         Channel.EMAIL: 0.20,
     }
     for channel, rate in opens.items():
-        _check_rate(f"open_rate[{channel}]", rate)
+        check_probability(f"open_rate[{channel}]", rate)
     system = _system(seed, {}, pool_sizes=dict.fromkeys(Channel, 2))
     client = system.client()
     for i in range(count):

@@ -46,6 +46,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from reference.core.checks import check_int, check_positive_seconds
 from reference.core.clock import Clock
 from reference.core.errors import InvalidArgument
 from reference.notification.model import WORKER_GROUP, Channel, queue_name
@@ -86,13 +87,6 @@ class Advice:
 class MonitorStatistics:
     samples: int
     advice_given: int
-
-
-def _positive(name: str, value: object) -> float:
-    if (isinstance(value, bool) or not isinstance(value, (int, float))
-            or not math.isfinite(value) or value <= 0):
-        raise InvalidArgument.bad_value(name, value, "a finite number > 0")
-    return float(value)
 
 
 class QueueMonitor:
@@ -138,12 +132,9 @@ class QueueMonitor:
     ) -> None:
         if not channels or not all(isinstance(c, Channel) for c in channels):
             raise InvalidArgument.bad_value("channels", channels, "a non-empty Channel list")
-        if isinstance(growth_samples, bool) or not isinstance(growth_samples, int) or (
-            growth_samples < 1
-        ):
-            raise InvalidArgument.bad_value("growth_samples", growth_samples, "an integer >= 1")
-        self.max_age_s = _positive("max_age_s", max_age_s)
-        self.target_drain_s = _positive("target_drain_s", target_drain_s)
+        check_int("growth_samples", growth_samples, 1)
+        self.max_age_s = check_positive_seconds("max_age_s", max_age_s)
+        self.target_drain_s = check_positive_seconds("target_drain_s", target_drain_s)
         self.growth_samples = growth_samples
         self._queue = queue
         self._clock = clock
@@ -187,8 +178,7 @@ class QueueMonitor:
             if not history:
                 continue
             current = workers.get(channel, 0)
-            if isinstance(current, bool) or not isinstance(current, int) or current < 0:
-                raise InvalidArgument.bad_value(f"workers[{channel}]", current, "an integer >= 0")
+            check_int(f"workers[{channel}]", current, 0)
             latest = history[-1]
             why = []
             if latest.oldest_age_s > self.max_age_s:

@@ -51,6 +51,13 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal, Protocol
 
+from reference.core.checks import (
+    check_int,
+    check_positive_seconds,
+    check_probability,
+    check_time,
+    is_finite,
+)
 from reference.core.errors import InvalidArgument
 from reference.notification.model import (
     IDEMPOTENCY_WINDOW_S,
@@ -122,27 +129,23 @@ class FailureModel:
 
     def __post_init__(self) -> None:
         for name in ("latency_median_s", "timeout_s", "receipt_delay_median_s"):
-            value = getattr(self, name)
-            if not _finite(value) or value <= 0:
-                raise InvalidArgument.bad_value(name, value, "a finite number > 0")
-        if not _finite(self.latency_sigma) or self.latency_sigma < 0:
+            check_positive_seconds(name, getattr(self, name))
+        if not is_finite(self.latency_sigma) or self.latency_sigma < 0:
             raise InvalidArgument.bad_value("latency_sigma", self.latency_sigma, "a number >= 0")
-        if not _finite(self.throttle_retry_after_s) or self.throttle_retry_after_s < 0:
+        if not is_finite(self.throttle_retry_after_s) or self.throttle_retry_after_s < 0:
             raise InvalidArgument.bad_value(
                 "throttle_retry_after_s", self.throttle_retry_after_s, "a number >= 0"
             )
         for name in ("timeout_rate", "timeout_effect_rate", "server_error_rate",
                      "throttle_rate", "invalid_address_rate", "delivery_rate"):
-            value = getattr(self, name)
-            if not _finite(value) or not 0.0 <= value <= 1.0:
-                raise InvalidArgument.bad_value(name, value, "a probability in [0, 1]")
+            check_probability(name, getattr(self, name))
         total = (self.timeout_rate + self.server_error_rate + self.throttle_rate
                  + self.invalid_address_rate)
         if total > 1.0:
             raise InvalidArgument.bad_value("error rates", total, "a sum of at most 1")
         for window in self.outages:
             if (not isinstance(window, tuple) or len(window) != 2
-                    or not all(_finite(t) for t in window) or window[0] >= window[1]):
+                    or not all(is_finite(t) for t in window) or window[0] >= window[1]):
                 raise InvalidArgument.bad_value("outages", window, "(start, end) with start < end")
 
     def with_outage(self, start: float, end: float) -> FailureModel:
@@ -151,11 +154,6 @@ class FailureModel:
 
     def down_at(self, now: float) -> bool:
         return any(start <= now < end for start, end in self.outages)
-
-
-def _finite(value: object) -> bool:
-    return (not isinstance(value, bool) and isinstance(value, (int, float))
-            and math.isfinite(value))
 
 
 NO_FAILURES = FailureModel(timeout_rate=0.0)
@@ -311,12 +309,10 @@ class SimulatedProvider:
         if failures is not None and not isinstance(failures, FailureModel):
             raise InvalidArgument.bad_value("failures", failures, "a FailureModel")
         limit = PAYLOAD_LIMIT_BYTES[channel] if payload_limit_bytes is None else payload_limit_bytes
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise InvalidArgument.bad_value("payload_limit_bytes", limit, "an integer >= 1")
-        if not _finite(idempotency_window_s) or idempotency_window_s <= 0:
-            raise InvalidArgument.bad_value(
-                "idempotency_window_s", idempotency_window_s, "a number > 0"
-            )
+        check_int("payload_limit_bytes", limit, 1)
+        check_positive_seconds(
+            "idempotency_window_s", idempotency_window_s, expected="a number > 0"
+        )
         self.name = name
         self.channel = channel
         self.failures = _DEFAULT_FAILURES[channel] if failures is None else failures
@@ -368,8 +364,7 @@ class SimulatedProvider:
         if not isinstance(idempotency_key, str) or not idempotency_key:
             raise InvalidArgument.bad_value("idempotency_key", idempotency_key,
                                             "a non-empty string")
-        if not _finite(now):
-            raise InvalidArgument.bad_value("now", now, "a finite time in seconds")
+        check_time("now", now)
         f = self.failures
         latency = f.latency_median_s * math.exp(f.latency_sigma * self._rng.gauss(0.0, 1.0))
         draw = self._rng.random()
@@ -421,8 +416,7 @@ class SimulatedProvider:
         A receipt that is due but not ready (its sender has not recorded ``sent`` yet)
         stays pending for a later call.
         """
-        if not _finite(now):
-            raise InvalidArgument.bad_value("now", now, "a finite time in seconds")
+        check_time("now", now)
         end = bisect_right(self._pending, now, key=_due_at)  # the due ones are a prefix
         due: list[_Pending] = []
         keep: list[_Pending] = []

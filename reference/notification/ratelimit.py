@@ -35,16 +35,15 @@ RateLimiterStatistics(allowed=3, denied=1, trimmed=2)
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from reference.core.clock import Clock
+from reference.core.checks import check_int, check_positive_seconds
+from reference.core.clock import US_PER_S, Clock
 from reference.core.errors import InvalidArgument
 from reference.storage.ports import Timeline
 
 __all__ = ["RateDecision", "RateLimiter", "RateLimiterStatistics"]
 
-_US_PER_S = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,16 +109,9 @@ class RateLimiter:
     def __init__(
         self, timeline: Timeline, clock: Clock, *, limit: int, window_s: float, name: str
     ) -> None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise InvalidArgument.bad_value("limit", limit, "an integer >= 1")
-        if (
-            isinstance(window_s, bool)
-            or not isinstance(window_s, (int, float))
-            or not math.isfinite(window_s)
-            or window_s <= 0
-        ):
-            raise InvalidArgument.bad_value("window_s", window_s, "a finite number > 0")
-        window_us = round(window_s * _US_PER_S)
+        check_int("limit", limit, 1)
+        check_positive_seconds("window_s", window_s)
+        window_us = round(window_s * US_PER_S)
         if window_us < 1:
             raise InvalidArgument.bad_value("window_s", window_s, "at least one microsecond")
         if not isinstance(name, str) or not name or "{" in name or "}" in name:
@@ -139,7 +131,7 @@ class RateLimiter:
 
     @property
     def window_s(self) -> float:
-        return self._window_us / _US_PER_S
+        return self._window_us / US_PER_S
 
     @property
     def name(self) -> str:
@@ -167,7 +159,7 @@ class RateLimiter:
             ``key`` is empty, not a string, or contains braces.
         """
         zkey = self._key(_check_key(key))
-        now_us = round(self._clock.now() * _US_PER_S)
+        now_us = round(self._clock.now() * US_PER_S)
         cutoff_us = now_us - self._window_us
         expired = self._timeline.range_by_score(zkey, float("-inf"), float(cutoff_us))
         if expired:
@@ -184,7 +176,7 @@ class RateLimiter:
         oldest_us = int(oldest[0][1])
         self._denied += 1
         wait_us = max(1, oldest_us + self._window_us - now_us)
-        return RateDecision(allowed=False, retry_after_s=wait_us / _US_PER_S, remaining=0)
+        return RateDecision(allowed=False, retry_after_s=wait_us / US_PER_S, remaining=0)
 
     def statistics(self) -> RateLimiterStatistics:
         return RateLimiterStatistics(

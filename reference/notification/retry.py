@@ -60,11 +60,11 @@ Examples
 from __future__ import annotations
 
 import enum
-import math
 import random
 from dataclasses import dataclass
 from typing import Literal
 
+from reference.core.checks import check_int, check_positive_seconds, check_time
 from reference.core.errors import InvalidArgument
 from reference.notification.model import RETRY_MAX_ATTEMPTS, RETRY_TOTAL_BUDGET_S, Channel, Job
 from reference.notification.providers import ADDRESS_CODES, ProviderResult
@@ -119,14 +119,9 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         for name in ("max_attempts", "fallback_after"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidArgument.bad_value(name, value, "an integer >= 1")
+            check_int(name, getattr(self, name), 1)
         for name in ("base_s", "cap_s", "budget_s"):
-            value = getattr(self, name)
-            if (isinstance(value, bool) or not isinstance(value, (int, float))
-                    or not math.isfinite(value) or value <= 0):
-                raise InvalidArgument.bad_value(name, value, "a finite number > 0")
+            check_positive_seconds(name, getattr(self, name))
         if self.cap_s < self.base_s:
             raise InvalidArgument.bad_value("cap_s", self.cap_s, f">= base_s={self.base_s}")
         if self.jitter not in ("full", "equal", "none"):
@@ -155,8 +150,7 @@ def backoff_s(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
     >>> backoff_s(3, RetryPolicy(jitter="none"), random.Random(0))
     60.0
     """
-    if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 1:
-        raise InvalidArgument.bad_value("attempt", attempt, "an integer >= 1")
+    check_int("attempt", attempt, 1)
     bound = policy.upper_bound_s(attempt)
     if policy.jitter == "full":
         return rng.uniform(0.0, bound)
@@ -228,11 +222,8 @@ def decide(
         raise InvalidArgument.bad_value("result", result, "a ProviderResult")
     if not isinstance(policy, RetryPolicy):
         raise InvalidArgument.bad_value("policy", policy, "a RetryPolicy")
-    if (isinstance(now, bool) or not isinstance(now, (int, float))
-            or not math.isfinite(now)):
-        raise InvalidArgument.bad_value("now", now, "a finite time in seconds")
-    if isinstance(providers, bool) or not isinstance(providers, int) or providers < 1:
-        raise InvalidArgument.bad_value("providers", providers, "an integer >= 1")
+    check_time("now", now)
+    check_int("providers", providers, 1)
     attempt, index = job.attempt, job.provider_index
     if result.outcome == "accepted":
         return RetryDecision(Action.DONE, None, attempt, index, f"accepted by {result.provider}")

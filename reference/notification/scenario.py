@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import math
 import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
@@ -44,6 +43,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any, Literal
 
+from reference.core.checks import check_int, check_positive_seconds, check_probability, is_finite
 from reference.core.clock import FakeClock
 from reference.core.errors import InvalidArgument, LabError
 from reference.notification.api import ReceiptEntry
@@ -113,16 +113,11 @@ class Outage:
     def __post_init__(self) -> None:
         if self.provider not in _PROVIDERS:
             raise InvalidArgument.bad_value("provider", self.provider, f"one of {_PROVIDERS}")
-        if not (_finite(self.start_s) and _finite(self.end_s)
+        if not (is_finite(self.start_s) and is_finite(self.end_s)
                 and 0 <= self.start_s < self.end_s):
             raise InvalidArgument.bad_value(
                 "outage", (self.start_s, self.end_s), "0 <= start_s < end_s (seconds)"
             )
-
-
-def _finite(value: object) -> bool:
-    return (not isinstance(value, bool) and isinstance(value, (int, float))
-            and math.isfinite(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,25 +185,21 @@ class ScenarioConfig:
 
     def __post_init__(self) -> None:
         for name in ("users", "events", "pool_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidArgument.bad_value(name, value, "an integer >= 1")
+            check_int(name, getattr(self, name), 1)
         for name in ("duplicate_event_rate", "critical_rate", "opt_out_rate",
                      "settings_change_rate", "quiet_hours_rate", "transient_rate",
                      "permanent_rate", "crash_rate", "queue_duplicate_rate"):
-            value = getattr(self, name)
-            if not _finite(value) or not 0.0 <= value <= 1.0:
-                raise InvalidArgument.bad_value(name, value, "a probability in [0, 1]")
+            check_probability(name, getattr(self, name))
         if self.transient_rate + self.permanent_rate > 1.0:
             raise InvalidArgument.bad_value(
                 "transient_rate + permanent_rate", self.transient_rate + self.permanent_rate,
                 "at most 1",
             )
         for name in ("horizon_s", "duplicate_delay_max_s", "tick_s"):
-            value = getattr(self, name)
-            if not _finite(value) or value <= 0:
-                raise InvalidArgument.bad_value(name, value, "a finite number of seconds > 0")
-        if not _finite(self.start) or self.start < 1_300_000_000:
+            check_positive_seconds(
+                name, getattr(self, name), expected="a finite number of seconds > 0"
+            )
+        if not is_finite(self.start) or self.start < 1_300_000_000:
             raise InvalidArgument.bad_value("start", self.start, "Unix seconds after 2011")
         if not self.time_zones or not all(isinstance(z, str) for z in self.time_zones):
             raise InvalidArgument.bad_value("time_zones", self.time_zones, "IANA zone names")
@@ -218,7 +209,7 @@ class ScenarioConfig:
             raise InvalidArgument.bad_value("outage", self.outage, "an Outage or None")
         rl = self.rate_limit
         if not (isinstance(rl, tuple) and len(rl) == 2 and not isinstance(rl[0], bool)
-                and isinstance(rl[0], int) and rl[0] >= 1 and _finite(rl[1]) and rl[1] > 0):
+                and isinstance(rl[0], int) and rl[0] >= 1 and is_finite(rl[1]) and rl[1] > 0):
             raise InvalidArgument.bad_value("rate_limit", rl, "(limit >= 1, window_s > 0)")
 
     @classmethod

@@ -43,6 +43,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from reference.core.checks import check_time
 from reference.core.errors import InvalidArgument
 from reference.notification.contacts import validate_user_id
 from reference.notification.model import Category, Channel, UserId
@@ -325,8 +326,7 @@ def decide(
         raise InvalidArgument.bad_value("category", category, "a Category")
     if not isinstance(critical, bool):
         raise InvalidArgument.bad_value("critical", critical, "True or False")
-    if isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now):
-        raise InvalidArgument.bad_value("now", now, "a finite time in seconds")
+    check_time("now", now)
     if critical:
         return SEND
     if channel not in prefs.channels:

@@ -67,7 +67,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from reference.core.clock import Clock, FakeClock
+from reference.core.checks import check_int, check_positive_seconds
+from reference.core.clock import US_PER_S, Clock, FakeClock
 from reference.core.errors import InvalidArgument, LabError
 from reference.core.ids import SnowflakeGenerator
 from reference.notification.api import (
@@ -120,7 +121,6 @@ DEFAULT_MAX_STEPS = 100_000
 MONITOR_EVERY_S = 10.0  # queue monitor sampling period (simulated seconds)
 DEFAULT_APP_NAME = "default-service"
 _FAR_FUTURE_S = 1e18  # "every pending receipt, however late" when probing providers
-_US_PER_S = 1_000_000
 
 
 class NotIdle(LabError, RuntimeError):
@@ -254,14 +254,11 @@ class SystemStatistics:
 
 def _ceil_us(seconds: float) -> float:
     """``seconds`` rounded *up* to a whole microsecond (a fake clock's resolution)."""
-    return math.ceil(seconds * _US_PER_S - 1e-6) / _US_PER_S
+    return math.ceil(seconds * US_PER_S - 1e-6) / US_PER_S
 
 
 def _positive(name: str, value: object) -> float:
-    if (isinstance(value, bool) or not isinstance(value, (int, float))
-            or not math.isfinite(value) or value <= 0):
-        raise InvalidArgument.bad_value(name, value, "a finite number of seconds > 0")
-    return float(value)
+    return check_positive_seconds(name, value, expected="a finite number of seconds > 0")
 
 
 class NotificationSystem:
@@ -638,7 +635,7 @@ max_deliveries
             target = now + tick_s if until is None else until
         if until is not None:
             target = min(target, until)
-        clock.advance(max(_ceil_us(target - now), 1 / _US_PER_S))
+        clock.advance(max(_ceil_us(target - now), 1 / US_PER_S))
 
     def run_until(self, t: float, *, tick_s: float = DEFAULT_TICK_S,
                   max_steps: int = DEFAULT_MAX_STEPS) -> int:
@@ -688,8 +685,7 @@ max_deliveries
         """
         clock = self._fake_clock()
         tick = _positive("tick_s", tick_s)
-        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-            raise InvalidArgument.bad_value("max_steps", max_steps, "an integer >= 1")
+        check_int("max_steps", max_steps, 1)
         steps = 0
         while True:
             self.step()

@@ -61,11 +61,11 @@ reference.core.errors.Conflict: notification 'n1': illegal transition sent -> qu
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from reference.core.checks import check_time
 from reference.core.errors import Conflict, InvalidArgument, NotFound
 from reference.notification.model import Channel, Status, StatusChange
 
@@ -175,12 +175,6 @@ class _Entry:
     engagement: list[EngagementEvent]
 
 
-def _check_time(at: object) -> float:
-    if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at):
-        raise InvalidArgument.bad_value("at", at, "a finite time in seconds")
-    return float(at)
-
-
 class NotificationLog:
     """The notification log: a checked state machine per notification, plus engagement.
 
@@ -228,7 +222,7 @@ class NotificationLog:
             )
         if not isinstance(change.status, Status):
             raise InvalidArgument.bad_value("status", change.status, "a Status")
-        _check_time(change.at)
+        check_time("at", change.at)
         if change.status in REASON_REQUIRED and not change.reason:
             raise InvalidArgument.bad_value(
                 "reason", change.reason, f"a non-empty reason for status {change.status.value}"
@@ -284,7 +278,7 @@ class NotificationLog:
         """
         if not isinstance(kind, Engagement):
             raise InvalidArgument.bad_value("kind", kind, "Engagement.OPENED or CLICKED")
-        when = _check_time(at)
+        when = check_time("at", at)
         entry = self._entry(notification_id)
         if not entry.reached & _SENT_OR_LATER:
             raise Conflict(

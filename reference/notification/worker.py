@@ -61,6 +61,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reference.core.checks import check_int
 from reference.core.errors import InvalidArgument
 from reference.notification.crashes import CrashPlan, CrashPoint
 from reference.notification.dedupe import IdempotencyRecord
@@ -162,8 +163,7 @@ class Worker:
             raise InvalidArgument.bad_value("rng", rng, "a random.Random")
         if not isinstance(name, str) or not name:
             raise InvalidArgument.bad_value("name", name, "a non-empty string")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise InvalidArgument.bad_value("batch_size", batch_size, "an integer >= 1")
+        check_int("batch_size", batch_size, 1)
         self.channel = channel
         self.name = name
         self.queue = queue_name(channel)

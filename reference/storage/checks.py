@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Mapping
 
+from reference.core import checks as core_checks
 from reference.core.errors import InvalidArgument
 from reference.storage.ports import MAX_EXACT_SCORE
 
@@ -83,16 +84,8 @@ def check_namespace(value: object) -> str:
 
 def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
     """An int (not a bool) in ``low..high`` (no upper limit if ``high`` is None)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or value < low
-        or (high is not None and value > high)
-    ):
-        upper = "" if high is None else f"..{high}"
-        expected = f"an int >= {low}" if high is None else f"an int in {low}{upper}"
-        raise InvalidArgument.bad_value(name, value, expected)
-    return value
+    expected = f"an int >= {low}" if high is None else f"an int in {low}..{high}"
+    return core_checks.check_int(name, value, low, high, expected=expected)
 
 
 def check_score(name: str, value: object) -> float:
@@ -108,12 +101,7 @@ def check_score(name: str, value: object) -> float:
 
 def check_seconds(name: str, value: object) -> float:
     """A duration: a finite number of seconds >= 0."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
+    if not core_checks.is_finite(value) or value < 0:
         raise InvalidArgument.bad_value(name, value, "a finite number of seconds >= 0")
     return float(value)
 

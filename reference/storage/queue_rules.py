@@ -23,11 +23,11 @@ Examples
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reference.core.checks import check_positive_seconds
 from reference.core.errors import InvalidArgument
 from reference.storage.checks import check_int
 
@@ -93,16 +93,10 @@ class GroupSettings:
     @classmethod
     def checked(cls, visibility_timeout_s: object, max_deliveries: object) -> GroupSettings:
         """Validate and build (InvalidArgument on a bad value)."""
-        if (
-            isinstance(visibility_timeout_s, bool)
-            or not isinstance(visibility_timeout_s, (int, float))
-            or not math.isfinite(visibility_timeout_s)
-            or visibility_timeout_s <= 0
-        ):
-            raise InvalidArgument.bad_value(
-                "visibility_timeout_s", visibility_timeout_s, "a finite number of seconds > 0"
-            )
         return cls(
-            visibility_timeout_s=float(visibility_timeout_s),
+            visibility_timeout_s=check_positive_seconds(
+                "visibility_timeout_s", visibility_timeout_s,
+                expected="a finite number of seconds > 0",
+            ),
             max_deliveries=check_int("max_deliveries", max_deliveries, 1),
         )
