@@ -447,18 +447,7 @@ class NotificationAPI:
         return entries
 
     def _record(self, job: Job, status: Status, at: float, reason: str = "") -> None:
-        self._log.record(
-            StatusChange(
-                notification_id=job.notification_id,
-                event_id=job.event_id,
-                user_id=job.user_id,
-                channel=job.channel,
-                template=job.template,
-                status=status,
-                at=at,
-                reason=reason,
-            )
-        )
+        self._log.record(StatusChange.for_job(job, status, at, reason))
 
     # ── the deferral pump ───────────────────────────────────────────────────────────────
 

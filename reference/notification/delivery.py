@@ -49,7 +49,14 @@ from reference.core.errors import InvalidArgument
 from reference.notification.crashes import CrashPlan
 from reference.notification.dedupe import IdempotencyStore
 from reference.notification.delayed import DelayedQueue
-from reference.notification.model import Channel, Job, Status, StatusRecorder, queue_name
+from reference.notification.model import (
+    Channel,
+    Job,
+    Status,
+    StatusChange,
+    StatusRecorder,
+    queue_name,
+)
 from reference.notification.providers import (
     NO_FAILURES,
     PROVIDER_CHAINS,
@@ -66,7 +73,6 @@ from reference.notification.pump import (
     TokenRemover,
     ensure_groups,
     replay_dead_letters,
-    status_change,
 )
 from reference.notification.ratelimit import RateLimiter
 from reference.notification.retry import Alerts, RetryPolicy
@@ -204,7 +210,7 @@ class DeliveryService:
         tests and scenarios without the API)."""
         at = self.deps.clock.now() if now is None else float(now)
         for status in (Status.ACCEPTED, Status.QUEUED):
-            self.deps.recorder.record(status_change(job, status, at))
+            self.deps.recorder.record(StatusChange.for_job(job, status, at))
         return self.publish(job)
 
     def publish(self, job: Job) -> str:

@@ -220,6 +220,12 @@ class StatusChange:
     at: float
     reason: str = ""
 
+    @classmethod
+    def for_job(cls, job: Job, status: Status, at: float, reason: str = "") -> StatusChange:
+        """The log line for ``job`` entering ``status`` at ``at``."""
+        return cls(job.notification_id, job.event_id, job.user_id, job.channel, job.template,
+                   status, at, reason)
+
 
 class StatusRecorder(Protocol):
     """Where state changes go (the notification log implements it)."""

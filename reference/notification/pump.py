@@ -9,8 +9,8 @@ again later, or it is dead-lettered. This module holds the two ways back::
 
 and what they share with the workers: :class:`DeliveryDeps` (the queue, dedupe store, log,
 retry queue and replay marks every worker of every channel uses), :class:`ReplayMarks`,
-:func:`ensure_groups` (the worker group on every channel queue) and the two log helpers
-:func:`status_change` and :func:`settled_by_another`. The workers themselves are in
+:func:`ensure_groups` (the worker group on every channel queue) and the log helper
+:func:`settled_by_another`. The workers themselves are in
 :mod:`reference.notification.worker`; :mod:`reference.notification.delivery` wires it all.
 
 Examples
@@ -32,7 +32,7 @@ Examples
 ...           Category.TRANSACTIONAL, False, accepted_at=0.0, template="welcome")
 >>> for status, reason in [(Status.ACCEPTED, ""), (Status.QUEUED, ""),
 ...                        (Status.FAILED, "timeout; retry in 4s")]:  # what a worker logs
-...     log.record(status_change(job, status, 1.0, reason))
+...     log.record(StatusChange.for_job(job, status, 1.0, reason))
 >>> deps.retry_queue.schedule(job.to_json(), due_at=5.0)   # ... and where it puts the job
 >>> pump = RetryPump(deps)
 >>> pump.pump(now=4.0), pump.pump(now=5.0)                 # not due yet, then due
@@ -77,7 +77,6 @@ __all__ = [
     "ensure_groups",
     "replay_dead_letters",
     "settled_by_another",
-    "status_change",
 ]
 
 VISIBILITY_TIMEOUT_S = 30.0  # an unacked job comes back after this long
@@ -125,12 +124,6 @@ class DeliveryDeps:
     alerts: Alerts = field(default_factory=Alerts)
     contacts: TokenRemover | None = None
     quotas: Mapping[str, RateLimiter] = field(default_factory=dict)  # by provider name
-
-
-def status_change(job: Job, status: Status, at: float, reason: str = "") -> StatusChange:
-    """The log line for ``job`` entering ``status`` at ``at``."""
-    return StatusChange(job.notification_id, job.event_id, job.user_id, job.channel,
-                        job.template, status, at, reason)
 
 
 def settled_by_another(settled: IdempotencyRecord | None, job: Job) -> str | None:
@@ -185,11 +178,11 @@ class RetryPump:
             if settled is not None and settled.done_at is not None:
                 duplicate = settled_by_another(settled, job)
                 if duplicate is not None:
-                    d.recorder.record(status_change(job, Status.SUPPRESSED, at, duplicate))
+                    d.recorder.record(StatusChange.for_job(job, Status.SUPPRESSED, at, duplicate))
                 self._dropped += 1
                 continue
             d.queue.publish(queue_name(job.channel), item)
-            d.recorder.record(status_change(job, Status.QUEUED, at))
+            d.recorder.record(StatusChange.for_job(job, Status.QUEUED, at))
             moved += 1
         self._moved += moved
         return moved
@@ -256,5 +249,5 @@ def replay_dead_letters(
         deps.replays.mark(qname, message_id)
     replayed = deps.queue.replay_dead_letters(qname, WORKER_GROUP, list(jobs))
     for job in jobs.values():
-        deps.recorder.record(status_change(job, Status.QUEUED, at))
+        deps.recorder.record(StatusChange.for_job(job, Status.QUEUED, at))
     return replayed

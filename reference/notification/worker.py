@@ -65,9 +65,16 @@ from reference.core.checks import check_int
 from reference.core.errors import InvalidArgument
 from reference.notification.crashes import CrashPlan, CrashPoint
 from reference.notification.dedupe import IdempotencyRecord
-from reference.notification.model import WORKER_GROUP, Channel, Job, Status, queue_name
+from reference.notification.model import (
+    WORKER_GROUP,
+    Channel,
+    Job,
+    Status,
+    StatusChange,
+    queue_name,
+)
 from reference.notification.providers import Provider, Receipt
-from reference.notification.pump import DeliveryDeps, settled_by_another, status_change
+from reference.notification.pump import DeliveryDeps, settled_by_another
 from reference.notification.retry import Action, Alert, decide
 
 __all__ = ["PollResult", "Worker", "WorkerStatistics"]
@@ -238,7 +245,7 @@ class Worker:
                 if settled_by_another(record_of(receipt.idempotency_key), receipt.job):
                     continue  # that copy was suppressed as a duplicate: its sibling was sent
                 self._deps.recorder.record(
-                    status_change(receipt.job, Status.DELIVERED, receipt.delivered_at,
+                    StatusChange.for_job(receipt.job, Status.DELIVERED, receipt.delivered_at,
                                   f"receipt from {receipt.provider}")
                 )
                 self._count("receipts")
@@ -266,7 +273,7 @@ class Worker:
         if settled is not None and settled.done_at is not None:
             duplicate = settled_by_another(settled, job)
             if duplicate is not None:
-                d.recorder.record(status_change(job, Status.SUPPRESSED, at, duplicate))
+                d.recorder.record(StatusChange.for_job(job, Status.SUPPRESSED, at, duplicate))
             d.queue.ack(self.queue, WORKER_GROUP, message_id)
             if replayed:
                 d.replays.clear(self.queue, message_id)
@@ -295,7 +302,7 @@ class Worker:
             d.dedupe.unpin(key, at, token=token)  # failed for certain: lift our own pin
         step = decide(job, result, d.policy, self._rng, now=at, providers=len(self._providers))
         if step.action is Action.DONE:
-            d.recorder.record(status_change(job, Status.SENT, at, f"via {provider.name}"))
+            d.recorder.record(StatusChange.for_job(job, Status.SENT, at, f"via {provider.name}"))
             d.dedupe.mark_done(key, at, by=job.notification_id)
             self._count("sent")
             self._finish(message_id, job, ack=True, replayed=replayed)
@@ -306,7 +313,7 @@ class Worker:
             nxt = dataclasses.replace(job, attempt=step.attempt,
                                       provider_index=step.provider_index)
             d.retry_queue.schedule(nxt.to_json(), due_at=step.at)
-            d.recorder.record(status_change(job, Status.FAILED, at, step.reason))
+            d.recorder.record(StatusChange.for_job(job, Status.FAILED, at, step.reason))
             self._count("retries" if step.action is Action.RETRY else "fallbacks")
             self._finish(message_id, job, ack=True, replayed=replayed)
         elif step.action is Action.STOP:
@@ -315,14 +322,14 @@ class Worker:
                 d.contacts.remove_token(job.address)
                 self._count("tokens_removed")
                 reason += "; device token removed from contacts"
-            d.recorder.record(status_change(job, Status.FAILED, at, step.reason))
-            d.recorder.record(status_change(job, Status.SUPPRESSED, at, reason))
+            d.recorder.record(StatusChange.for_job(job, Status.FAILED, at, step.reason))
+            d.recorder.record(StatusChange.for_job(job, Status.SUPPRESSED, at, reason))
             d.dedupe.mark_done(key, at, by=job.notification_id)
             self._count("stopped")
             self._finish(message_id, job, ack=True, replayed=replayed)
         else:  # DEAD_LETTER
             self._finish(message_id, job, ack=False, replayed=replayed, reason=step.reason)
-            d.recorder.record(status_change(job, Status.DEAD_LETTERED, at, step.reason))
+            d.recorder.record(StatusChange.for_job(job, Status.DEAD_LETTERED, at, step.reason))
             d.dedupe.mark_done(key, at, by=job.notification_id)
             d.alerts.raise_alert(Alert(at, self.channel, job.notification_id, step.reason))
             self._count("dead_lettered")
