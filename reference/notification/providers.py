@@ -78,13 +78,13 @@ __all__ = [
     "PROVIDER_CHAINS",
     "SMS_FAILURES",
     "TRANSIENT_CODES",
+    "DeliveryReceipt",
     "Effect",
     "FailureModel",
     "Outcome",
     "Provider",
     "ProviderResult",
     "ProviderStatistics",
-    "Receipt",
     "SimulatedProvider",
     "default_providers",
 ]
@@ -204,7 +204,7 @@ class Effect:
 
 
 @dataclass(frozen=True, slots=True)
-class Receipt:
+class DeliveryReceipt:
     """The provider reports that the message for ``job`` was delivered at ``delivered_at``."""
 
     job: Job
@@ -222,8 +222,8 @@ class Provider(Protocol):
     def send(self, job: Job, *, idempotency_key: str, now: float) -> ProviderResult: ...
 
     def collect_receipts(
-        self, now: float, *, ready: Callable[[Receipt], bool] | None = None
-    ) -> list[Receipt]: ...
+        self, now: float, *, ready: Callable[[DeliveryReceipt], bool] | None = None
+    ) -> list[DeliveryReceipt]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +248,7 @@ class _Seen:
 
 
 #: a receipt waiting to be reported, as kept sorted: (due at, idempotency key, arrival, receipt)
-_Pending = tuple[float, str, int, Receipt]
+_Pending = tuple[float, str, int, DeliveryReceipt]
 
 
 def _due_at(entry: _Pending) -> float:
@@ -409,8 +409,8 @@ class SimulatedProvider:
         return self._accept(seen, now, latency, code="ok")
 
     def collect_receipts(
-        self, now: float, *, ready: Callable[[Receipt], bool] | None = None
-    ) -> list[Receipt]:
+        self, now: float, *, ready: Callable[[DeliveryReceipt], bool] | None = None
+    ) -> list[DeliveryReceipt]:
         """Remove and return the receipts due by ``now`` (oldest first) that are ``ready``.
 
         A receipt that is due but not ready (its sender has not recorded ``sent`` yet)
@@ -476,7 +476,7 @@ class SimulatedProvider:
             if seen.delivered:
                 due_at = max(now, seen.accepted_at) + seen.receipt_delay_s
                 insort(self._pending, (due_at, seen.key, self._arrivals,
-                                       Receipt(seen.job, seen.key, self.name, due_at)))
+                                       DeliveryReceipt(seen.job, seen.key, self.name, due_at)))
                 self._arrivals += 1
         return ProviderResult("accepted", code, 0.0, latency, self.name)
 

@@ -88,10 +88,10 @@ from reference.notification.delivery import DeliveryService
 from reference.notification.model import WORKER_GROUP, Channel, queue_name
 from reference.notification.monitoring import Advice, MonitorStatistics, QueueMonitor
 from reference.notification.providers import (
+    DeliveryReceipt,
     FailureModel,
     Provider,
     ProviderStatistics,
-    Receipt,
     SimulatedProvider,
 )
 from reference.notification.pump import MAX_DELIVERIES, VISIBILITY_TIMEOUT_S, PumpStatistics
@@ -578,11 +578,11 @@ max_deliveries
         earliest = self._earliest_receipt_due()  # the delayed queues are empty: no dues
         return _Outlook(idle=earliest is None, busy_now=False, next_due_at=earliest)
 
-    def _probe_receipts(self, look: Callable[[Receipt], object]) -> None:
+    def _probe_receipts(self, look: Callable[[DeliveryReceipt], object]) -> None:
         """Show ``look`` every receipt a provider still holds, removing none (``ready``
         refuses them all)."""
 
-        def probe(receipt: Receipt) -> bool:
+        def probe(receipt: DeliveryReceipt) -> bool:
             look(receipt)
             return False
 
@@ -590,9 +590,9 @@ max_deliveries
             for provider in chain:
                 provider.collect_receipts(_FAR_FUTURE_S, ready=probe)
 
-    def _outstanding_receipts(self) -> list[Receipt]:
+    def _outstanding_receipts(self) -> list[DeliveryReceipt]:
         """Receipts providers will still report for notifications whose send is recorded."""
-        seen: list[Receipt] = []
+        seen: list[DeliveryReceipt] = []
         self._probe_receipts(seen.append)
         dedupe, now = self.delivery.deps.dedupe, self.clock.now()
         return [r for r in seen if dedupe.is_done(r.idempotency_key, now)]
@@ -608,7 +608,7 @@ max_deliveries
         earliest: float | None = None
         dedupe, now = self.delivery.deps.dedupe, self.clock.now()
 
-        def look(receipt: Receipt) -> None:
+        def look(receipt: DeliveryReceipt) -> None:
             nonlocal earliest
             if (earliest is None or receipt.delivered_at < earliest) and dedupe.is_done(
                     receipt.idempotency_key, now):

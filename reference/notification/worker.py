@@ -73,7 +73,7 @@ from reference.notification.model import (
     StatusChange,
     queue_name,
 )
-from reference.notification.providers import Provider, Receipt
+from reference.notification.providers import DeliveryReceipt, Provider
 from reference.notification.pump import DeliveryDeps, settled_by_another
 from reference.notification.retry import Action, Alert, decide
 
@@ -236,7 +236,7 @@ class Worker:
                 records[key] = dedupe.get(key, at)
             return records[key]
 
-        def ready(receipt: Receipt) -> bool:  # its SENT is in the log
+        def ready(receipt: DeliveryReceipt) -> bool:  # its SENT is in the log
             record = record_of(receipt.idempotency_key)
             return record is not None and record.done_at is not None
 
