@@ -38,8 +38,8 @@ Start with ``backoff-schedule``: every grader builds a ``RetryPolicy``, so first
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
+from random import Random
 
 from reference.core.errors import InvalidArgument  # noqa: F401  (yours to raise)
 from reference.notification.model import RETRY_MAX_ATTEMPTS, RETRY_TOTAL_BUDGET_S
@@ -156,7 +156,7 @@ class RetryPolicy:
         )
 
 
-def backoff_s(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
+def backoff_s(attempt: int, policy: RetryPolicy, rng: Random) -> float:
     """The wait after failed attempt ``attempt`` (1-based), jittered with ``rng``.
 
     Exercise ``backoff-jitter``.
@@ -167,7 +167,7 @@ def backoff_s(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
         The attempt that just failed: an ``int >= 1`` (a bool is not).
     policy : RetryPolicy
         Gives the bound ``w = policy.upper_bound_s(attempt)`` and the jitter mode.
-    rng : random.Random
+    rng : Random
         The only source of chance: the same seed gives the same waits, so a seeded
         simulation replays a failure exactly.
 
@@ -195,9 +195,9 @@ def backoff_s(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
 
     Examples
     --------
-    >>> backoff_s(3, RetryPolicy(jitter="none"), random.Random(0))
+    >>> backoff_s(3, RetryPolicy(jitter="none"), Random(0))
     60.0
-    >>> 0.0 <= backoff_s(3, RetryPolicy(), random.Random(0)) <= 60.0
+    >>> 0.0 <= backoff_s(3, RetryPolicy(), Random(0)) <= 60.0
     True
     """
     raise NotImplementedError("exercise: backoff_s — bound the wait, then jitter it with rng")

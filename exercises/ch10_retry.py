@@ -49,7 +49,7 @@ retry-arguments    bad arguments → InvalidArgument
 
 from __future__ import annotations
 
-import random
+from random import Random
 
 from reference.core.errors import InvalidArgument  # noqa: F401  (yours to raise)
 from reference.notification.model import Category, Channel, Job
@@ -81,7 +81,7 @@ def decide(
     job: Job,
     result: ProviderResult,
     policy: RetryPolicy,
-    rng: random.Random,
+    rng: Random,
     *,
     now: float,
     providers: int = 1,
@@ -132,7 +132,7 @@ def decide(
         ``retry_after_s`` (a 429's hint, else 0.0), ``provider``.
     policy : RetryPolicy
         ``max_attempts``, the backoff curve and ``fallback_after``.
-    rng : random.Random
+    rng : Random
         The jitter's only source of chance.
     now : float
         When the answer came (seconds on the injected clock).
@@ -162,11 +162,11 @@ def decide(
     >>> job = Job("n1", "evt-1", "u1", Channel.SMS, "+15550100", "", "code 1234",
     ...           Category.SECURITY, True, accepted_at=0.0)
     >>> error_5xx = ProviderResult("transient", "server_error", 0.0, 0.3, "sms-primary")
-    >>> first = decide(job, error_5xx, RetryPolicy(), random.Random(1), now=100.0, providers=2)
+    >>> first = decide(job, error_5xx, RetryPolicy(), Random(1), now=100.0, providers=2)
     >>> first.action, first.attempt, first.provider_index, 100.0 <= first.at <= 115.0
     (<Action.RETRY: 'retry'>, 2, 0, True)
     >>> from dataclasses import replace
-    >>> second = decide(replace(job, attempt=2), error_5xx, RetryPolicy(), random.Random(1),
+    >>> second = decide(replace(job, attempt=2), error_5xx, RetryPolicy(), Random(1),
     ...                 now=200.0, providers=2)
     >>> second.action, second.provider_index, second.at
     (<Action.FALLBACK: 'fallback'>, 1, 200.0)

@@ -47,7 +47,7 @@ Choices worth knowing:
 
 Examples
 --------
->>> import random
+>>> from random import Random
 >>> from reference.core.clock import FakeClock
 >>> from reference.core.ids import SnowflakeGenerator
 >>> from reference.storage import connect
@@ -64,9 +64,9 @@ Examples
 >>> api.templates.publish("welcome", title="Welcome", body="Hi ${name}!",
 ...                       channels=[Channel.SMS, Channel.EMAIL])
 1
->>> app_key, app_secret = api.registry.create_app("signup-service", random.Random(1))
+>>> app_key, app_secret = api.registry.create_app("signup-service", Random(1))
 >>> client = NotificationClient(api, app_key=app_key, app_secret=app_secret, clock=clock,
-...                             rng=random.Random(2))
+...                             rng=Random(2))
 >>> receipt = client.send(NotificationRequest("evt-1", "u42", "welcome", {"name": "Ada"},
 ...                                           channels=(Channel.SMS, Channel.EMAIL)))
 >>> [(e.channel.value, e.address, e.status.value) for e in receipt.entries]
@@ -77,8 +77,8 @@ Examples
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
+from random import Random
 from typing import Protocol
 
 from reference.core.clock import Clock
@@ -498,7 +498,7 @@ class NotificationClient:
         The credentials :meth:`~.auth.AppRegistry.create_app` returned.
     clock : Clock
         Stamps each request.
-    rng : random.Random
+    rng : Random
         Draws each request's nonce (seeded, for reproducible runs).
     """
 
@@ -511,12 +511,12 @@ class NotificationClient:
         app_key: str,
         app_secret: str,
         clock: Clock,
-        rng: random.Random,
+        rng: Random,
     ) -> None:
         if not isinstance(api, NotificationAPI):
             raise InvalidArgument.bad_value("api", api, "a NotificationAPI")
-        if not isinstance(rng, random.Random):
-            raise InvalidArgument.bad_value("rng", rng, "a random.Random (seeded)")
+        if not isinstance(rng, Random):
+            raise InvalidArgument.bad_value("rng", rng, "a Random (seeded)")
         self._api = api
         self._clock = clock
         self._rng = rng

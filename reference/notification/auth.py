@@ -24,12 +24,12 @@ Why each part is there:
 
 Examples
 --------
->>> import random
+>>> from random import Random
 >>> from reference.core.clock import FakeClock
 >>> from reference.storage import connect
 >>> store = connect("memory", clock=FakeClock())
 >>> registry = AppRegistry(store.kv)
->>> app_key, app_secret = registry.create_app("billing-service", random.Random(7))
+>>> app_key, app_secret = registry.create_app("billing-service", Random(7))
 >>> request = sign(app_key=app_key, app_secret=app_secret, method="POST",
 ...                path="/v1/notifications", body='{"event_id": "e1"}',
 ...                timestamp=1_000.0, nonce="nonce-0001")
@@ -47,10 +47,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from random import Random
 from typing import NamedTuple
 
 from reference.core.checks import check_positive_seconds, check_time
@@ -115,7 +115,7 @@ class AppRegistry:
     -----
     :meth:`create_app` draws the key and secret from the injected ``rng`` so that tests and
     notebooks are reproducible; **production must use** :mod:`secrets` (a seeded
-    ``random.Random`` is predictable, so its secrets are not secret). HMAC needs the secret
+    ``Random`` is predictable, so its secrets are not secret). HMAC needs the secret
     itself on the server (unlike a password, it cannot be stored as a hash): in production it
     is encrypted at rest (a KMS), here it is a plain hash field.
     """
@@ -131,7 +131,7 @@ class AppRegistry:
     def _key(app_key: str) -> str:
         return f"app:{{{app_key}}}"
 
-    def create_app(self, name: str, rng: random.Random) -> AppCredentials:
+    def create_app(self, name: str, rng: Random) -> AppCredentials:
         """Register a calling service; return its ``(app_key, app_secret)``.
 
         Raises
@@ -143,8 +143,8 @@ class AppRegistry:
         """
         if not isinstance(name, str) or not 1 <= len(name) <= 64 or not name.isprintable():
             raise InvalidArgument.bad_value("name", name, "1..64 printable characters")
-        if not isinstance(rng, random.Random):
-            raise InvalidArgument.bad_value("rng", rng, "a random.Random (seeded)")
+        if not isinstance(rng, Random):
+            raise InvalidArgument.bad_value("rng", rng, "a Random (seeded)")
         app_key = f"ak_{rng.getrandbits(64):016x}"
         app_secret = f"{rng.getrandbits(256):064x}"
         if self._kv.hget(self._key(app_key), "name") is not None:
@@ -205,7 +205,7 @@ def _hmac_hex(secret: str, message: str) -> str:
     return hmac.new(secret.encode("utf-8"), message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def new_nonce(rng: random.Random) -> str:
+def new_nonce(rng: Random) -> str:
     """A 128-bit nonce as 32 hex characters, drawn from the injected ``rng``."""
     return f"{rng.getrandbits(128):032x}"
 

@@ -25,9 +25,9 @@ True
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from random import Random
 
 from reference.core.checks import check_int, check_probability
 from reference.core.clock import FakeClock
@@ -279,7 +279,7 @@ def engagement_experiment(
             f"evt-{i}", user, "order-shipped", {"order": str(i)}, channels=tuple(Channel),
         ))
     system.run_until_idle()
-    rng = random.Random(f"{seed}:engagement")
+    rng = Random(f"{seed}:engagement")
     now = system.clock.now()
     for nid in sorted(system.log):
         history = system.log.history(nid)

@@ -21,11 +21,11 @@ The failure presets are illustrative orders of magnitude, not measurements.
 
 Examples
 --------
->>> import random
+>>> from random import Random
 >>> from reference.notification.model import Category, Channel, Job
 >>> job = Job("n1", "evt-1", "u1", Channel.EMAIL, "a@example.com", "Hi", "Welcome!",
 ...           Category.TRANSACTIONAL, False, accepted_at=0.0)
->>> email = SimulatedProvider("email-primary", Channel.EMAIL, rng=random.Random(7),
+>>> email = SimulatedProvider("email-primary", Channel.EMAIL, rng=Random(7),
 ...                           failures=NO_FAILURES)
 >>> email.send(job, idempotency_key=job.dedupe_key, now=1.0)
 ProviderResult(outcome='accepted', code='ok', retry_after_s=0.0, latency_s=..., \
@@ -43,11 +43,11 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from bisect import bisect_right, insort
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from random import Random
 from types import MappingProxyType
 from typing import Literal, Protocol
 
@@ -268,7 +268,7 @@ class SimulatedProvider:
         Its name in the channel's fallback chain ("apns", "sms-backup", ...).
     channel : Channel
         The channel it serves; a job for another channel is an InvalidArgument.
-    rng : random.Random
+    rng : Random
         Its own random stream (each provider draws the same numbers whatever others do).
     failures : FailureModel
         Rates and latency; default: the channel's preset.
@@ -295,7 +295,7 @@ class SimulatedProvider:
         name: str,
         channel: Channel,
         *,
-        rng: random.Random,
+        rng: Random,
         failures: FailureModel | None = None,
         payload_limit_bytes: int | None = None,
         idempotency_window_s: float = IDEMPOTENCY_WINDOW_S,
@@ -304,8 +304,8 @@ class SimulatedProvider:
             raise InvalidArgument.bad_value("name", name, "a non-empty string")
         if not isinstance(channel, Channel):
             raise InvalidArgument.bad_value("channel", channel, "a Channel")
-        if not isinstance(rng, random.Random):
-            raise InvalidArgument.bad_value("rng", rng, "a random.Random")
+        if not isinstance(rng, Random):
+            raise InvalidArgument.bad_value("rng", rng, "a Random")
         if failures is not None and not isinstance(failures, FailureModel):
             raise InvalidArgument.bad_value("failures", failures, "a FailureModel")
         limit = PAYLOAD_LIMIT_BYTES[channel] if payload_limit_bytes is None else payload_limit_bytes
@@ -492,7 +492,7 @@ def default_providers(
     Parameters
     ----------
     seed : int | str
-        The scenario seed; provider ``name`` draws from ``random.Random(f"{seed}:{name}")``.
+        The scenario seed; provider ``name`` draws from ``Random(f"{seed}:{name}")``.
     failures : Mapping[str, FailureModel] | None
         Per-provider overrides by name; others get their channel's preset.
     chains : Mapping[Channel, Sequence[str]]
@@ -510,7 +510,7 @@ def default_providers(
         raise InvalidArgument.bad_value("failures", sorted(unknown), "names of chain providers")
     return {
         channel: tuple(
-            SimulatedProvider(name, channel, rng=random.Random(f"{seed}:{name}"),
+            SimulatedProvider(name, channel, rng=Random(f"{seed}:{name}"),
                               failures=overrides.get(name))
             for name in names
         )

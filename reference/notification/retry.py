@@ -38,18 +38,18 @@ delivered, and a replay (same provider, same key) finds out.
 
 Examples
 --------
->>> import random
+>>> from random import Random
 >>> from reference.notification.model import Category, Channel, Job
 >>> from reference.notification.providers import ProviderResult
 >>> job = Job("n1", "evt-1", "u1", Channel.SMS, "+15550100", "", "code 1234",
 ...           Category.SECURITY, True, accepted_at=0.0)
 >>> error_5xx = ProviderResult("transient", "server_error", 0.0, 0.3, "sms-primary")
 >>> policy = RetryPolicy()
->>> first = decide(job, error_5xx, policy, random.Random(1), now=100.0, providers=2)
+>>> first = decide(job, error_5xx, policy, Random(1), now=100.0, providers=2)
 >>> first.action, first.attempt, first.provider_index, 100.0 <= first.at <= 115.0
 (<Action.RETRY: 'retry'>, 2, 0, True)
 >>> from dataclasses import replace
->>> second = decide(replace(job, attempt=2), error_5xx, policy, random.Random(1),
+>>> second = decide(replace(job, attempt=2), error_5xx, policy, Random(1),
 ...                 now=200.0, providers=2)
 >>> second.action, second.provider_index, second.at
 (<Action.FALLBACK: 'fallback'>, 1, 200.0)
@@ -60,8 +60,8 @@ Examples
 from __future__ import annotations
 
 import enum
-import random
 from dataclasses import dataclass
+from random import Random
 from typing import Literal
 
 from reference.core.checks import check_int, check_positive_seconds, check_time
@@ -142,12 +142,12 @@ class RetryPolicy:
         return float(sum(self.upper_bound_s(k) for k in range(1, self.max_attempts)))
 
 
-def backoff_s(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
+def backoff_s(attempt: int, policy: RetryPolicy, rng: Random) -> float:
     """The wait after failed attempt ``attempt`` (1-based), jittered with ``rng``.
 
     Examples
     --------
-    >>> backoff_s(3, RetryPolicy(jitter="none"), random.Random(0))
+    >>> backoff_s(3, RetryPolicy(jitter="none"), Random(0))
     60.0
     """
     check_int("attempt", attempt, 1)
@@ -180,7 +180,7 @@ def decide(
     job: Job,
     result: ProviderResult,
     policy: RetryPolicy,
-    rng: random.Random,
+    rng: Random,
     *,
     now: float,
     providers: int = 1,
@@ -195,7 +195,7 @@ def decide(
         The provider's answer.
     policy : RetryPolicy
         Attempts, backoff and fallback settings.
-    rng : random.Random
+    rng : Random
         Draws the jitter (only a RETRY draws, exactly one number).
     now : float
         The time of the answer (seconds on the injected clock).

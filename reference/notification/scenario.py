@@ -18,7 +18,7 @@ and runs until idle. It records a history the checker (:mod:`.checker`) judges:
 - every acquisition of the per-user rate limiter (전송률 제한);
 - alerts, worker crashes and the duplicate copies published.
 
-Everything random comes from the seed (one :class:`random.Random` per purpose, so turning
+Everything random comes from the seed (one :class:`Random` per purpose, so turning
 one knob does not reshuffle the others) and time from a :class:`~reference.core.clock.FakeClock`:
 the same seed gives the same history, on every backend.
 
@@ -35,11 +35,11 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import time
 from enum import Enum
+from random import Random
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -369,7 +369,7 @@ def crash_plan(config: ScenarioConfig, seed: int) -> CrashPlan | None:
     """The crash points of this scenario, drawn from the seed (None if ``crash_rate`` is 0)."""
     if config.crash_rate == 0:
         return None
-    rng = random.Random(f"{seed}:crashes")
+    rng = Random(f"{seed}:crashes")
     arrivals = config.events * 16  # well past the arrivals a run makes at one point
     plan = CrashPlan()
     for point in CrashPoint:
@@ -399,7 +399,7 @@ def build_system(store: Store, config: ScenarioConfig, seed: int,
 Builder = Callable[[Store, ScenarioConfig, int], NotificationSystem]
 
 
-def _preferences(rng: random.Random, config: ScenarioConfig) -> Preferences:
+def _preferences(rng: Random, config: ScenarioConfig) -> Preferences:
     prefs = Preferences(time_zone=rng.choice(config.time_zones))
     if rng.random() < config.opt_out_rate:
         prefs = prefs.with_channel(rng.choice(_CHANNELS), False)
@@ -410,14 +410,14 @@ def _preferences(rng: random.Random, config: ScenarioConfig) -> Preferences:
     return prefs
 
 
-def _quiet_hours(rng: random.Random) -> QuietHours:
+def _quiet_hours(rng: Random) -> QuietHours:
     start = rng.randrange(24 * 4) * 15  # minutes, on a quarter hour
     length = rng.randint(1 * 4, 9 * 4) * 15
     end = (start + length) % (24 * 60)
     return QuietHours(time(start // 60, start % 60), time(end // 60, end % 60))
 
 
-def _toggle(rng: random.Random, prefs: Preferences) -> Preferences:
+def _toggle(rng: Random, prefs: Preferences) -> Preferences:
     what = rng.randrange(3)
     if what == 0:
         channel = rng.choice(_CHANNELS)
@@ -428,7 +428,7 @@ def _toggle(rng: random.Random, prefs: Preferences) -> Preferences:
     return replace(prefs, quiet_hours=None if prefs.quiet_hours else _quiet_hours(rng))
 
 
-def _register_users(system: NotificationSystem, rng: random.Random,
+def _register_users(system: NotificationSystem, rng: Random,
                     config: ScenarioConfig) -> dict[str, Preferences]:
     users: dict[str, Preferences] = {}
     for i in range(config.users):
@@ -448,7 +448,7 @@ def _register_users(system: NotificationSystem, rng: random.Random,
     return users
 
 
-def _request(rng: random.Random, config: ScenarioConfig, event: int,
+def _request(rng: Random, config: ScenarioConfig, event: int,
              users: list[str]) -> NotificationRequest:
     critical = rng.random() < config.critical_rate
     category = Category.SECURITY if critical else rng.choice(_CATEGORIES)
@@ -484,8 +484,8 @@ class _Runner:
         self.system = system
         self.config = config
         self.client = system.client("scenario-service")
-        self.world = random.Random(f"{seed}:world")
-        self.faults = random.Random(f"{seed}:queue-duplicates")
+        self.world = Random(f"{seed}:world")
+        self.faults = Random(f"{seed}:queue-duplicates")
         self.users = _register_users(system, self.world, config)
         self.requests: list[RequestRecord] = []
         self.settings_changes: list[SettingsChange] = []

@@ -62,9 +62,9 @@ email=None)
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from random import Random
 from typing import Literal
 
 from reference.core.checks import check_int, check_positive_seconds
@@ -509,12 +509,12 @@ max_deliveries
         """
         credentials = self._apps.get(app_name)
         if credentials is None:
-            rng = random.Random(f"{self.seed}:app:{app_name}")
+            rng = Random(f"{self.seed}:app:{app_name}")
             credentials = self.registry.create_app(app_name, rng)
             self._apps[app_name] = credentials
         return NotificationClient(
             self.api, app_key=credentials.app_key, app_secret=credentials.app_secret,
-            clock=self.clock, rng=random.Random(f"{self.seed}:client:{app_name}"),
+            clock=self.clock, rng=Random(f"{self.seed}:client:{app_name}"),
         )
 
     # ── running ──────────────────────────────────────────────────────────────────────────

@@ -57,9 +57,9 @@ PollResult(consumed=2, sent=1, crashed=False, busy_s=...)
 from __future__ import annotations
 
 import dataclasses
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from random import Random
 
 from reference.core.checks import check_int
 from reference.core.errors import InvalidArgument
@@ -132,7 +132,7 @@ class Worker:
         Queue, dedupe, log, retry queue, policy, alerts, contacts, quotas.
     providers : Sequence[Provider]
         The channel's ordered fallback chain (at least one).
-    rng : random.Random
+    rng : Random
         Draws this worker's backoff jitter.
     name : str
         The consumer name in the group.
@@ -155,7 +155,7 @@ class Worker:
         deps: DeliveryDeps,
         providers: Sequence[Provider],
         *,
-        rng: random.Random,
+        rng: Random,
         name: str,
         batch_size: int = 10,
         crash_plan: CrashPlan | None = None,
@@ -166,8 +166,8 @@ class Worker:
             raise InvalidArgument.bad_value("deps", deps, "a DeliveryDeps")
         if not providers:
             raise InvalidArgument.bad_value("providers", providers, "at least one provider")
-        if not isinstance(rng, random.Random):
-            raise InvalidArgument.bad_value("rng", rng, "a random.Random")
+        if not isinstance(rng, Random):
+            raise InvalidArgument.bad_value("rng", rng, "a Random")
         if not isinstance(name, str) or not name:
             raise InvalidArgument.bad_value("name", name, "a non-empty string")
         check_int("batch_size", batch_size, 1)
