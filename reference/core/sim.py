@@ -6,7 +6,7 @@ principles — chapter 10's :mod:`reference.notification.scenario` owns a FakeCl
 and a timer heap of its own. A :class:`Simulation` owns
 
 - ``clock``: a :class:`~reference.core.clock.FakeClock` that moves only when a timer fires,
-- ``rng``: ``random.Random(seed)``, the only source of chance,
+- ``rng``: ``Random(seed)``, the only source of chance,
 - a timer heap ordered by (due time, insertion order), so equal times fire first-come-first,
 - the network: :meth:`Simulation.send` delivers a message later, or twice, or never, as the
   :class:`FaultPlan` and the rng decide,
@@ -45,9 +45,9 @@ from __future__ import annotations
 import contextlib
 import heapq
 import math
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from random import Random
 from typing import Any, Literal
 
 from reference.core.checks import check_int, check_probability
@@ -364,7 +364,7 @@ class Simulation:
         self.seed = seed
         self.faults = faults
         self.clock = FakeClock(start=start)
-        self.rng = random.Random(seed)
+        self.rng = Random(seed)
         self.history: list[Event] = []
         self._start = self.clock.now()
         self._heap: list[tuple[int, int, Timer]] = []

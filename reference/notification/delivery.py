@@ -39,8 +39,8 @@ Examples
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping, Sequence
+from random import Random
 from typing import Literal, Protocol
 
 from reference.core.checks import check_int
@@ -200,7 +200,7 @@ class DeliveryService:
             n = self._started[channel] = self._started[channel] + 1
             pool.append(Worker(
                 channel, self.deps, self.providers[channel],
-                rng=random.Random(f"{self.seed}:worker:{channel.value}:{n}"),
+                rng=Random(f"{self.seed}:worker:{channel.value}:{n}"),
                 name=f"{channel.value}-{n}", batch_size=self.batch_size,
                 crash_plan=self.crash_plan,
             ))
