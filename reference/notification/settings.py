@@ -181,6 +181,9 @@ class Preferences:
         return replace(self, categories=chosen)
 
 
+_DEFAULT_PREFERENCES = Preferences()
+
+
 # ── decisions ────────────────────────────────────────────────────────────────────────────
 
 
@@ -385,6 +388,8 @@ class SettingsStore:
     def get(self, user_id: UserId) -> Preferences:
         """The user's preferences (the defaults for anything never set)."""
         fields = self._kv.hgetall(self._key(user_id))
+        if not fields:
+            return _DEFAULT_PREFERENCES  # never set: most users (an immutable shared value)
         channels = frozenset(c for c, name, default in _CHANNEL_FIELDS
                              if fields.get(name, default) == "1")
         categories = frozenset(c for c, name, default in _CATEGORY_FIELDS

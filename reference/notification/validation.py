@@ -6,6 +6,8 @@ reads. This module holds the pure checks (no storage, no clock):
 
 - :func:`parse_request` / :func:`validate_request` — the request's own fields: event id,
   user id, template name, variables, known channels, category, critical flag;
+- :func:`parse_batch` / :func:`encode_batch` — the body of a batch call: up to
+  :data:`MAX_BATCH_REQUESTS` requests under one signature, each checked as above;
 - :func:`check_message` — one rendered message for one address on one channel:
 
   ======= =============================== =============================================
@@ -41,7 +43,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reference.core.errors import InvalidArgument, PayloadTooLarge
@@ -67,6 +69,8 @@ from reference.notification.templates import (
 )
 
 __all__ = [
+    "MAX_BATCH_BODY_BYTES",
+    "MAX_BATCH_REQUESTS",
     "MAX_EMAIL_SUBJECT_CHARS",
     "MAX_EVENT_ID_CHARS",
     "MAX_REQUEST_BODY_BYTES",
@@ -75,7 +79,9 @@ __all__ = [
     "check_address",
     "check_content",
     "check_message",
+    "encode_batch",
     "encode_request",
+    "parse_batch",
     "parse_request",
     "provider_payload",
     "require_template_channels",
@@ -84,6 +90,8 @@ __all__ = [
 ]
 
 MAX_REQUEST_BODY_BYTES = 65_536  # an API request body; templates keep requests small
+MAX_BATCH_REQUESTS = 500  # per batch call, as FCM's batch send and SES bulk send allow
+MAX_BATCH_BODY_BYTES = 4 * 1_048_576  # a batch call's body
 MAX_EVENT_ID_CHARS = 128
 MAX_VARIABLES = 64
 MAX_EMAIL_SUBJECT_CHARS = 998  # RFC 5322 line length
@@ -97,6 +105,8 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FIELDS = frozenset(
     {"event_id", "user_id", "template", "variables", "channels", "category", "critical"}
 )
+_REQUIRED_FIELDS = frozenset({"event_id", "user_id", "template"})
+_NO_VARIABLES: Mapping[str, Any] = {}
 _DEFAULTS = NotificationRequest("e", "u", "t")
 #: what a body that leaves out an optional field means (a request's own defaults)
 _DEFAULT_BODY: Mapping[str, Any] = {
@@ -190,39 +200,111 @@ critical=False)
     """
     if not isinstance(request, NotificationRequest):
         raise InvalidArgument.bad_value("request", request, "a NotificationRequest")
-    category = request.category
+    return _validated(request.event_id, request.user_id, request.template, request.variables,
+                      request.channels, request.category, request.critical)
+
+
+def _validated(
+    event_id: object,
+    user_id: object,
+    template: object,
+    variables: object,
+    channels: object,
+    category: object,
+    critical: object,
+) -> NotificationRequest:
+    """One request from its fields, each checked (the first bad one raises)."""
     if not isinstance(category, str) or category not in _CATEGORY_BY_VALUE:
         raise InvalidArgument.bad_value(
             "category", category, f"one of {[c.value for c in Category]}"
         )
-    if not isinstance(request.critical, bool):
-        raise InvalidArgument.bad_value("critical", request.critical, "true or false")
+    if not isinstance(critical, bool):
+        raise InvalidArgument.bad_value("critical", critical, "true or false")
     return NotificationRequest(
-        event_id=validate_event_id(request.event_id),
-        user_id=validate_user_id(request.user_id),
-        template=validate_template_name(request.template),
-        variables=_variables(request.variables),
-        channels=_channels(request.channels),
+        event_id=validate_event_id(event_id),
+        user_id=validate_user_id(user_id),
+        template=validate_template_name(template),
+        variables=_variables(variables),
+        channels=_channels(channels),
         category=_CATEGORY_BY_VALUE[category],
-        critical=request.critical,
+        critical=critical,
     )
+
+
+def _request_fields(request: NotificationRequest) -> dict[str, Any]:
+    """The JSON object of one request (validated first)."""
+    req = validate_request(request)
+    return {
+        "event_id": req.event_id,
+        "user_id": req.user_id,
+        "template": req.template,
+        "variables": dict(req.variables),
+        "channels": [c.value for c in req.channels],
+        "category": req.category.value,
+        "critical": req.critical,
+    }
 
 
 def encode_request(request: NotificationRequest) -> str:
     """The JSON body a client sends for ``request`` (the inverse of :func:`parse_request`)."""
-    req = validate_request(request)
-    return json.dumps(
-        {
-            "event_id": req.event_id,
-            "user_id": req.user_id,
-            "template": req.template,
-            "variables": dict(req.variables),
-            "channels": [c.value for c in req.channels],
-            "category": req.category.value,
-            "critical": req.critical,
-        },
-        sort_keys=True,
-        ensure_ascii=False,
+    return json.dumps(_request_fields(request), sort_keys=True, ensure_ascii=False)
+
+
+def encode_batch(requests: Sequence[NotificationRequest]) -> str:
+    """The JSON body of a batch call: ``{"requests": [...]}`` (inverse of :func:`parse_batch`).
+
+    Raises
+    ------
+    InvalidArgument
+        If there are no requests, more than :data:`MAX_BATCH_REQUESTS`, or one is invalid
+        (the message says which).
+    """
+    if isinstance(requests, (str, bytes)) or not isinstance(requests, Sequence):
+        raise InvalidArgument.bad_value("requests", requests, "a sequence of requests")
+    _check_batch_size(len(requests))
+    fields = []
+    for index, request in enumerate(requests):
+        try:
+            fields.append(_request_fields(request))
+        except InvalidArgument as exc:
+            exc.add_note(f"in requests[{index}]")
+            raise
+    return json.dumps({"requests": fields}, sort_keys=True, ensure_ascii=False)
+
+
+def _loads_object(body: object, limit_bytes: int, what: str) -> dict[str, Any]:
+    """``body`` (a JSON string of at most ``limit_bytes``) decoded to a dict."""
+    if not isinstance(body, str):
+        raise InvalidArgument.bad_value("body", body, "a JSON string")
+    size = len(body.encode("utf-8"))
+    if size > limit_bytes:
+        raise PayloadTooLarge(what, size, limit_bytes)
+    try:
+        raw = json.loads(body)
+    except ValueError as exc:
+        raise InvalidArgument(f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InvalidArgument.bad_value("body", body[:80], "a JSON object")
+    return raw
+
+
+def _request_from_fields(raw: object) -> NotificationRequest:
+    """Validate one decoded request object (unknown fields are rejected)."""
+    if not isinstance(raw, dict):
+        raise InvalidArgument.bad_value("request", raw, "a JSON object")
+    if not _FIELDS.issuperset(raw):
+        unknown = sorted(set(raw) - _FIELDS)
+        raise InvalidArgument(f"unknown fields {unknown}: expected only {sorted(_FIELDS)}")
+    if not _REQUIRED_FIELDS.issubset(raw):
+        raise InvalidArgument(f"missing required fields {sorted(_REQUIRED_FIELDS - set(raw))}")
+    return _validated(
+        raw["event_id"],
+        raw["user_id"],
+        raw["template"],
+        raw.get("variables", _NO_VARIABLES),
+        raw.get("channels", _DEFAULT_BODY["channels"]),
+        raw.get("category", _DEFAULT_BODY["category"]),
+        raw.get("critical", _DEFAULT_BODY["critical"]),
     )
 
 
@@ -241,34 +323,55 @@ def parse_request(body: str) -> NotificationRequest:
         If it is not a JSON object, misses a required field, has an unknown one, or a field
         is invalid.
     """
-    if not isinstance(body, str):
-        raise InvalidArgument.bad_value("body", body, "a JSON string")
-    size = len(body.encode("utf-8"))
-    if size > MAX_REQUEST_BODY_BYTES:
-        raise PayloadTooLarge("request body", size, MAX_REQUEST_BODY_BYTES)
-    try:
-        raw = json.loads(body)
-    except ValueError as exc:
-        raise InvalidArgument(f"request body is not valid JSON: {exc}") from None
-    if not isinstance(raw, dict):
-        raise InvalidArgument.bad_value("body", body[:80], "a JSON object")
-    unknown = sorted(set(raw) - _FIELDS)
-    if unknown:
-        raise InvalidArgument(f"unknown fields {unknown}: expected only {sorted(_FIELDS)}")
-    missing = sorted({"event_id", "user_id", "template"} - set(raw))
-    if missing:
-        raise InvalidArgument(f"missing required fields {missing}")
-    return validate_request(
-        NotificationRequest(
-            event_id=raw["event_id"],
-            user_id=raw["user_id"],
-            template=raw["template"],
-            variables=raw.get("variables", {}),
-            channels=raw.get("channels", _DEFAULT_BODY["channels"]),
-            category=raw.get("category", _DEFAULT_BODY["category"]),
-            critical=raw.get("critical", _DEFAULT_BODY["critical"]),
+    return _request_from_fields(_loads_object(body, MAX_REQUEST_BODY_BYTES, "request body"))
+
+
+def _check_batch_size(count: int) -> None:
+    if not 1 <= count <= MAX_BATCH_REQUESTS:
+        raise InvalidArgument.bad_value(
+            "requests", f"<{count} requests>", f"1..{MAX_BATCH_REQUESTS} requests per batch"
         )
-    )
+
+
+def parse_batch(body: str) -> tuple[NotificationRequest, ...]:
+    """Parse and validate a batch body: ``{"requests": [<request>, ...]}``, in order.
+
+    Each request is checked exactly as :func:`parse_request` checks one; the first bad one
+    rejects the whole batch, with a note naming its index (``in requests[3]``).
+
+    Raises
+    ------
+    PayloadTooLarge
+        If the body is over :data:`MAX_BATCH_BODY_BYTES`.
+    InvalidArgument
+        If the body is not ``{"requests": [...]}`` with 1..:data:`MAX_BATCH_REQUESTS`
+        requests, or a request is invalid.
+
+    Examples
+    --------
+    >>> body = encode_batch([NotificationRequest("evt-1", "u1", "welcome"),
+    ...                      NotificationRequest("evt-2", "u2", "welcome", channels=("sms",))])
+    >>> [(r.event_id, [c.value for c in r.channels]) for r in parse_batch(body)]
+    [('evt-1', ['ios', 'android', 'email']), ('evt-2', ['sms'])]
+    >>> parse_batch('{"requests": [{"event_id": "evt-1", "user_id": "u1"}]}')
+    Traceback (most recent call last):
+    ...
+    reference.core.errors.InvalidArgument: missing required fields ['template']
+    in requests[0]
+    """
+    raw = _loads_object(body, MAX_BATCH_BODY_BYTES, "batch body")
+    if set(raw) != {"requests"} or not isinstance(raw["requests"], list):
+        raise InvalidArgument.bad_value("body", body[:80], '{"requests": [...]}')
+    items = raw["requests"]
+    _check_batch_size(len(items))
+    parsed = []
+    for index, item in enumerate(items):
+        try:
+            parsed.append(_request_from_fields(item))
+        except InvalidArgument as exc:
+            exc.add_note(f"in requests[{index}]")
+            raise
+    return tuple(parsed)
 
 
 def require_template_channels(template: Template, channels: tuple[Channel, ...]) -> None:
@@ -301,8 +404,11 @@ def provider_payload(channel: Channel, address: str, title: str, body: str) -> d
     return {"to": address, "subject": title, "body": body}
 
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _json_bytes(value: object) -> int:
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    return len(_COMPACT_JSON.encode(value).encode("utf-8"))
 
 
 def check_address(channel: Channel, address: object) -> str:

@@ -229,3 +229,26 @@ def test_values_are_inserted_verbatim_and_never_expanded_again(value: str) -> No
 def test_a_value_that_looks_like_a_placeholder_stays_literal() -> None:
     tpl = Template("t", 1, "", "Hi ${name}", (Channel.SMS,), frozenset({"name"}))
     assert render_template(tpl, {"name": "${secret}", "secret": "x"}).body == "Hi ${secret}"
+
+
+# rendering compiles a template once to a str.format pattern: it must agree with
+# string.Template.substitute on every valid template, braces and "$$" included
+_TEXT_PIECES = st.one_of(
+    st.text(alphabet="ab {}}{,.!", max_size=6),
+    st.sampled_from(["${who}", "$who", "${n}", "$n", "$$", "{", "}", "{who}", "$${who}"]),
+)
+
+
+@settings(max_examples=300)
+@given(pieces=st.lists(_TEXT_PIECES, max_size=8), who=st.text(max_size=5),
+       n=st.integers(-5, 5))
+def test_rendering_agrees_with_string_template_substitute(
+    pieces: list[str], who: str, n: int
+) -> None:
+    text = "".join(pieces)
+    names = parse_placeholders(text)  # "$whoa" is a placeholder too
+    template = Template("t", 1, "", text, (Channel.SMS,), names)
+    values: dict[str, str | int] = {name: f"{who}{i}" for i, name in enumerate(sorted(names))}
+    values["n"] = n
+    expected = string.Template(text).substitute({k: str(v) for k, v in values.items()})
+    assert render_template(template, values).body == expected
