@@ -45,7 +45,7 @@ import json
 import math
 from bisect import bisect_right, insort
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from random import Random
 from types import MappingProxyType
@@ -225,6 +225,8 @@ class Provider(Protocol):
         self, now: float, *, ready: Callable[[DeliveryReceipt], bool] | None = None
     ) -> list[DeliveryReceipt]: ...
 
+    def pending_receipts(self) -> Iterator[DeliveryReceipt]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class ProviderStatistics:
@@ -255,8 +257,27 @@ def _due_at(entry: _Pending) -> float:
     return entry[0]
 
 
+def _receipt(entry: _Pending) -> DeliveryReceipt:
+    return entry[-1]
+
+
 def _payload_size(job: Job) -> int:
     return len(json.dumps({"title": job.title, "body": job.body}).encode("utf-8"))
+
+
+#: ``{"title": "", "body": ""}``: the payload's bytes besides the escaped characters.
+_PAYLOAD_OVERHEAD_BYTES = len('{"title": "", "body": ""}')
+#: JSON escapes one character into at most 12 bytes (a surrogate pair: ``\ud83d\ude00``).
+_MAX_BYTES_PER_CHAR = 12
+
+
+def _payload_too_large(job: Job, limit_bytes: int) -> bool:
+    """Whether the push payload of ``job`` exceeds ``limit_bytes``: a message short enough
+    to fit even if every character were escaped is not encoded at all."""
+    chars = len(job.title) + len(job.body)
+    if _PAYLOAD_OVERHEAD_BYTES + _MAX_BYTES_PER_CHAR * chars <= limit_bytes:
+        return False
+    return _payload_size(job) > limit_bytes
 
 
 class SimulatedProvider:
@@ -371,7 +392,7 @@ class SimulatedProvider:
         delivered = self._rng.random() < f.delivery_rate
         receipt_delay = f.receipt_delay_median_s * math.exp(0.5 * self._rng.gauss(0.0, 1.0))
         self._counts["requests"] += 1
-        if f.down_at(now):
+        if f.outages and f.down_at(now):
             return self._error("unavailable", f.timeout_s)
         seen = self._seen.get(idempotency_key)
         if seen is not None and now - seen.accepted_at >= self.idempotency_window_s:
@@ -385,7 +406,7 @@ class SimulatedProvider:
             if code == "timeout":
                 return self._timeout(job, idempotency_key, now, draw, delivered, receipt_delay)
             return self._error(code, f.timeout_s if code == "unavailable" else latency)
-        if _payload_size(job) > self.payload_limit_bytes or (
+        if _payload_too_large(job, self.payload_limit_bytes) or (
             self.channel is Channel.SMS and len(job.body) > SMS_BODY_LIMIT_CHARS
         ):
             return self._error("payload_too_large", latency)
@@ -418,6 +439,8 @@ class SimulatedProvider:
         """
         check_time("now", now)
         end = bisect_right(self._pending, now, key=_due_at)  # the due ones are a prefix
+        if not end:
+            return []
         due: list[_Pending] = []
         keep: list[_Pending] = []
         for entry in self._pending[:end]:
@@ -426,9 +449,32 @@ class SimulatedProvider:
                 due.append(entry)
             else:
                 keep.append(entry)  # due, but its sender has not recorded it: stays
-        self._pending[:end] = keep
+        if due:  # else nothing changed (a probe that refuses every receipt)
+            self._pending[:end] = keep
         self._counts["receipts"] += len(due)
         return [receipt for _due_at, _key, _arrival, receipt in due]
+
+    def pending_receipts(self) -> Iterator[DeliveryReceipt]:
+        """The receipts still to report, earliest due first, none removed.
+
+        For a monitor asking "when is the next receipt due?": it can stop at the first one
+        that answers it, where ``collect_receipts`` with a ``ready`` that refuses everything
+        walks them all. Lazy: do not send or collect while iterating.
+
+        Examples
+        --------
+        >>> from reference.notification.model import Category, Job
+        >>> push = SimulatedProvider("apns", Channel.IOS_PUSH, rng=Random(1),
+        ...                          failures=NO_FAILURES)
+        >>> for i in range(3):
+        ...     job = Job(f"n{i}", f"e{i}", "u1", Channel.IOS_PUSH, f"tok{i}", "", "hi",
+        ...               Category.SOCIAL, False, accepted_at=0.0)
+        ...     _ = push.send(job, idempotency_key=job.dedupe_key, now=float(i))
+        >>> due = [r.delivered_at for r in push.pending_receipts()]
+        >>> len(due), due == sorted(due), push.statistics().receipts
+        (3, True, 0)
+        """
+        return map(_receipt, self._pending)
 
     def statistics(self) -> ProviderStatistics:
         c = self._counts
@@ -456,8 +502,7 @@ class SimulatedProvider:
 
     def _effect(self, job: Job, key: str, at: float, delivered: bool,
                 receipt_delay: float) -> _Seen:
-        seen = _Seen(key=key, accepted_at=at, answered=False, delivered=delivered,
-                     receipt_delay_s=receipt_delay, job=job)
+        seen = _Seen(key, at, False, delivered, receipt_delay, job)  # not answered yet
         self._seen[key] = seen
         self.sent.append(Effect(key, job.notification_id, job.address, job.title, job.body,
                                 self.name, at))

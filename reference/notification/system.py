@@ -62,7 +62,7 @@ email=None)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from random import Random
 from typing import Literal
@@ -120,7 +120,6 @@ DEFAULT_TICK_S = 1.0  # how far the clock moves per step while work is visible
 DEFAULT_MAX_STEPS = 100_000
 MONITOR_EVERY_S = 10.0  # queue monitor sampling period (simulated seconds)
 DEFAULT_APP_NAME = "default-service"
-_FAR_FUTURE_S = 1e18  # "every pending receipt, however late" when probing providers
 
 
 class NotIdle(LabError, RuntimeError):
@@ -578,43 +577,31 @@ max_deliveries
         earliest = self._earliest_receipt_due()  # the delayed queues are empty: no dues
         return _Outlook(idle=earliest is None, busy_now=False, next_due_at=earliest)
 
-    def _probe_receipts(self, look: Callable[[DeliveryReceipt], object]) -> None:
-        """Show ``look`` every receipt a provider still holds, removing none (``ready``
-        refuses them all)."""
-
-        def probe(receipt: DeliveryReceipt) -> bool:
-            look(receipt)
-            return False
-
-        for chain in self.providers.values():
-            for provider in chain:
-                provider.collect_receipts(_FAR_FUTURE_S, ready=probe)
-
     def _outstanding_receipts(self) -> list[DeliveryReceipt]:
         """Receipts providers will still report for notifications whose send is recorded."""
-        seen: list[DeliveryReceipt] = []
-        self._probe_receipts(seen.append)
         dedupe, now = self.delivery.deps.dedupe, self.clock.now()
-        return [r for r in seen if dedupe.is_done(r.idempotency_key, now)]
+        return [receipt for chain in self.providers.values() for provider in chain
+                for receipt in provider.pending_receipts()
+                if dedupe.is_done(receipt.idempotency_key, now)]
 
     def _earliest_receipt_due(self) -> float | None:
         """When the earliest of :meth:`_outstanding_receipts` falls due (None if none).
 
-        A receipt due no earlier than the best found so far cannot change the answer, so
-        its send record is not read: a provider that keeps its receipts in due order (as
-        :class:`SimulatedProvider` does) costs one read, not one per receipt, unless its
-        earliest receipts are not ready.
+        Providers list pending receipts earliest first, so each provider's walk stops at its
+        first receipt whose send is recorded, or at one due no earlier than the best found
+        so far: one read per provider, not one per receipt, unless its earliest receipts
+        are not ready.
         """
         earliest: float | None = None
         dedupe, now = self.delivery.deps.dedupe, self.clock.now()
-
-        def look(receipt: DeliveryReceipt) -> None:
-            nonlocal earliest
-            if (earliest is None or receipt.delivered_at < earliest) and dedupe.is_done(
-                    receipt.idempotency_key, now):
-                earliest = receipt.delivered_at
-
-        self._probe_receipts(look)
+        for chain in self.providers.values():
+            for provider in chain:
+                for receipt in provider.pending_receipts():
+                    if earliest is not None and receipt.delivered_at >= earliest:
+                        break
+                    if dedupe.is_done(receipt.idempotency_key, now):
+                        earliest = receipt.delivered_at
+                        break
         return earliest
 
     def _fake_clock(self) -> FakeClock:

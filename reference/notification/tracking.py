@@ -106,6 +106,12 @@ REASON_REQUIRED: frozenset[Status] = frozenset(
 _STALE: Mapping[Status, frozenset[Status]] = {S.DELIVERED: frozenset({S.SENT})}
 
 _SENT_OR_LATER = frozenset({S.SENT, S.DELIVERED})
+_NONE: frozenset[Status] = frozenset()
+
+
+def _identity(change: StatusChange) -> tuple[str, str, Channel, str]:
+    """What every change of one notification must repeat from its first record."""
+    return change.event_id, change.user_id, change.channel, change.template
 
 
 class Engagement(enum.StrEnum):
@@ -169,6 +175,7 @@ class LogStatistics:
 @dataclass(slots=True)
 class _Entry:
     first: StatusChange
+    identity: tuple[str, str, Channel, str]  # (event, user, channel, template) of ``first``
     status: Status
     history: list[StatusChange]
     reached: set[Status]
@@ -236,21 +243,19 @@ class NotificationLog:
                     f"{change.status.value}: the first record must be accepted"
                 )
             self._entries[nid] = _Entry(
-                first=change, status=change.status, history=[change],
-                reached={change.status}, engagement=[],
+                first=change, identity=_identity(change), status=change.status,
+                history=[change], reached={change.status}, engagement=[],
             )
             self._changes += 1
             return
-        first = entry.first
-        same = (first.event_id, first.user_id, first.channel, first.template)
-        got = (change.event_id, change.user_id, change.channel, change.template)
-        if same != got:
+        got = _identity(change)
+        if got != entry.identity:
             raise Conflict(
                 f"notification {nid!r}: (event, user, channel, template) {got!r} differs "
-                f"from its first record {same!r}"
+                f"from its first record {entry.identity!r}"
             )
         current = entry.status
-        if change.status is current or change.status in _STALE.get(current, frozenset()):
+        if change.status is current or change.status in _STALE.get(current, _NONE):
             self._ignored += 1
             return
         if change.status not in ALLOWED_TRANSITIONS[current]:

@@ -143,10 +143,12 @@ class Worker:
 
     Notes
     -----
-    Per job: one or two KeyValue reads, a claim, at most one quota check, one send, one log
-    record, one done mark, one ack. The trade-off taught: the queue alone gives at-least-once;
-    the done mark makes redelivery cheap, and only the provider's idempotency key makes the
-    *effect* exactly-once across a crash between send and record.
+    Per delivered job: a replay-mark read, the dedupe record read and claimed in one GET
+    (plus ``SET NX`` on a first arrival), a pin and a done mark (a GET and a SET each), at
+    most one quota check, one send, one log record, one ack; later one read per receipt.
+    The trade-off taught: the queue alone gives at-least-once; the done mark makes
+    redelivery cheap, and only the provider's idempotency key makes the *effect*
+    exactly-once across a crash between send and record.
     """
 
     def __init__(
@@ -177,6 +179,7 @@ class Worker:
         self.batch_size = batch_size
         self._deps = deps
         self._providers = tuple(providers)
+        self._names = tuple(p.name for p in self._providers)  # the chain is fixed: name once
         self._rng = rng
         self._crash_plan = crash_plan
         self._stats: dict[str, int] = dict.fromkeys(
@@ -269,7 +272,7 @@ class Worker:
             fresh = job.provider_index * d.policy.fallback_after + 1
             job = dataclasses.replace(job, attempt=min(fresh, d.policy.max_attempts))
         key = job.dedupe_key
-        settled = d.dedupe.get(key, at)
+        settled, first = d.dedupe.check_and_claim(key, at)  # claimed unless done already
         if settled is not None and settled.done_at is not None:
             duplicate = settled_by_another(settled, job)
             if duplicate is not None:
@@ -279,7 +282,7 @@ class Worker:
                 d.replays.clear(self.queue, message_id)
             self._count("duplicates_suppressed")
             return False, 0.0
-        if not d.dedupe.claim(key, at):
+        if not first:
             self._count("reentries")  # a retry, a redelivery or a duplicate in flight
         self._maybe_crash(CrashPoint.AFTER_CLAIM, job)
         job = self._route(job, settled)
@@ -341,7 +344,7 @@ class Worker:
         duplicate events alike. Only that provider's idempotency key can tell whether the
         message already went out, so no other provider may send it (``ambiguous``: the
         retry policy will not fall back)."""
-        names = [p.name for p in self._providers]
+        names = self._names
         if settled is None or settled.pinned_to not in names:
             return dataclasses.replace(job, ambiguous=False) if job.ambiguous else job
         assert settled.pinned_to is not None
