@@ -36,8 +36,9 @@ Examples
 True
 """
 
-from reference.notification.api import NotificationAPI, NotificationClient, Receipt
+from reference.notification.api import NotificationAPI, Receipt
 from reference.notification.checker import ANOMALY_KINDS, Anomaly, CheckReport, check
+from reference.notification.client import NotificationClient
 from reference.notification.crashes import CrashPlan, CrashPoint
 from reference.notification.delivery import DeliveryService
 from reference.notification.model import (

@@ -65,6 +65,7 @@ Examples
 ...                       channels=[Channel.SMS, Channel.EMAIL])
 1
 >>> app_key, app_secret = api.registry.create_app("signup-service", Random(1))
+>>> from reference.notification.client import NotificationClient
 >>> client = NotificationClient(api, app_key=app_key, app_secret=app_secret, clock=clock,
 ...                             rng=Random(2))
 >>> receipt = client.send(NotificationRequest("evt-1", "u42", "welcome", {"name": "Ada"},
@@ -77,21 +78,13 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from random import Random
 from typing import Protocol
 
 from reference.core.clock import Clock
 from reference.core.errors import InvalidArgument, LabError
 from reference.core.ids import SnowflakeGenerator
-from reference.notification.auth import (
-    AppRegistry,
-    RequestVerifier,
-    SignedRequest,
-    new_nonce,
-    sign,
-)
+from reference.notification.auth import AppRegistry, RequestVerifier, SignedRequest
 from reference.notification.contacts import ContactBook
 from reference.notification.delayed import DelayedQueue
 from reference.notification.model import (
@@ -107,8 +100,6 @@ from reference.notification.settings import Decision, Defer, SettingsStore, Supp
 from reference.notification.templates import Rendered, Template, TemplateStore, render_template
 from reference.notification.validation import (
     check_content,
-    encode_batch,
-    encode_request,
     parse_batch,
     parse_request,
     require_template_channels,
@@ -121,7 +112,6 @@ __all__ = [
     "DEFERRED_QUEUE",
     "APIStatistics",
     "NotificationAPI",
-    "NotificationClient",
     "RateDecisionLike",
     "RateLimiterLike",
     "Receipt",
@@ -543,88 +533,3 @@ class NotificationAPI:
 
     def __repr__(self) -> str:
         return "NotificationAPI()"
-
-
-class NotificationClient:
-    """What a calling service uses: ``client.send(request)`` signs and submits it.
-
-    Parameters
-    ----------
-    api : NotificationAPI
-        The API to call (in-process: there is no network in the lab).
-    app_key, app_secret : str
-        The credentials :meth:`~.auth.AppRegistry.create_app` returned.
-    clock : Clock
-        Stamps each request.
-    rng : Random
-        Draws each request's nonce (seeded, for reproducible runs).
-    """
-
-    __slots__ = ("_api", "_clock", "_rng", "app_key", "app_secret")
-
-    def __init__(
-        self,
-        api: NotificationAPI,
-        *,
-        app_key: str,
-        app_secret: str,
-        clock: Clock,
-        rng: Random,
-    ) -> None:
-        if not isinstance(api, NotificationAPI):
-            raise InvalidArgument.bad_value("api", api, "a NotificationAPI")
-        if not isinstance(rng, Random):
-            raise InvalidArgument.bad_value("rng", rng, "a Random (seeded)")
-        self._api = api
-        self._clock = clock
-        self._rng = rng
-        self.app_key = app_key
-        self.app_secret = app_secret
-
-    def sign(self, request: NotificationRequest) -> SignedRequest:
-        """The signed request ``send`` would submit (to inspect, tamper with or replay)."""
-        return self._signed(API_PATH, encode_request(request))
-
-    def sign_batch(self, requests: Sequence[NotificationRequest]) -> SignedRequest:
-        """The signed batch call ``send_batch`` would submit: one signature for all."""
-        return self._signed(BATCH_API_PATH, encode_batch(requests))
-
-    def _signed(self, path: str, body: str) -> SignedRequest:
-        return sign(
-            app_key=self.app_key,
-            app_secret=self.app_secret,
-            method="POST",
-            path=path,
-            body=body,
-            timestamp=self._clock.now(),
-            nonce=new_nonce(self._rng),
-        )
-
-    def send(self, request: NotificationRequest) -> Receipt:
-        """Sign ``request`` and submit it; the API's errors propagate unchanged."""
-        return self._api.submit(self.sign(request))
-
-    def send_batch(self, requests: Sequence[NotificationRequest]) -> tuple[Receipt, ...]:
-        """Sign ``requests`` as one batch call and submit it (all or nothing).
-
-        Examples
-        --------
-        >>> from reference.core.clock import FakeClock
-        >>> from reference.notification.system import NotificationSystem
-        >>> from reference.storage import connect
-        >>> clock = FakeClock(start=1_767_225_600.0)                  # 2026-01-01 00:00 UTC
-        >>> system = NotificationSystem.create(connect("memory", clock=clock), seed=1)
-        >>> for user in ("u1", "u2"):
-        ...     _ = system.register_user(user, email=f"{user}@example.com")
-        >>> system.publish_template("news", title="News", body="Hello ${name}")
-        1
-        >>> receipts = system.client().send_batch([
-        ...     NotificationRequest(f"evt-{u}", u, "news", {"name": u}, channels=("email",))
-        ...     for u in ("u1", "u2")])
-        >>> [(r.user_id, r.entries[0].status.value) for r in receipts]
-        [('u1', 'queued'), ('u2', 'queued')]
-        """
-        return self._api.submit_batch(self.sign_batch(requests))
-
-    def __repr__(self) -> str:
-        return f"NotificationClient(app_key={self.app_key!r})"

@@ -75,11 +75,11 @@ from reference.notification.api import (
     DEFERRED_QUEUE,
     APIStatistics,
     NotificationAPI,
-    NotificationClient,
     RateDecisionLike,
     RateLimiterLike,
 )
 from reference.notification.auth import AppCredentials, AppRegistry, AuthStatistics, RequestVerifier
+from reference.notification.client import NotificationClient
 from reference.notification.contacts import ContactBook, Contacts, validate_device_token
 from reference.notification.crashes import CrashPlan
 from reference.notification.dedupe import IdempotencyStatistics

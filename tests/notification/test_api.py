@@ -27,10 +27,10 @@ from reference.notification.api import (
     DEFERRED_QUEUE,
     APIStatistics,
     NotificationAPI,
-    NotificationClient,
     Receipt,
 )
 from reference.notification.auth import HEADER_TIMESTAMP, SignedRequest, sign
+from reference.notification.client import NotificationClient
 from reference.notification.delayed import DelayedQueue
 from reference.notification.model import (
     WORKER_GROUP,
