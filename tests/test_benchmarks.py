@@ -60,8 +60,10 @@ def test_notification_suite_reports_the_pipeline_against_its_target_and_backends
     assert main(["--only", "notification", "--scale", "0.01", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     for name in ("memory: notification pipeline (end to end)",
-                 "memory: intake only (signed send → queued)",
+                 "memory: pipeline, one signed call per request",
+                 "memory: intake only (batch call → queued)",
                  "memory: delivery only (queue → provider → log)",
+                 "memory: caller: encode + sign batch calls",
                  "fakeredis: notification pipeline (end to end)"):
         assert name in printed
     assert "x target 50,000/s" in printed
@@ -71,7 +73,8 @@ def test_notification_suite_reports_the_pipeline_against_its_target_and_backends
     figures = {f["name"]: Figure(**f) for f in data["figures"]}
     pipeline = figures["memory: notification pipeline (end to end)"]
     fake = figures["fakeredis: notification pipeline (end to end)"]
-    intake = figures["memory: intake only (signed send → queued)"]
+    intake = figures["memory: intake only (batch call → queued)"]
+    single = figures["memory: pipeline, one signed call per request"]
     assert not [name for name in figures if name.startswith("redis:")]  # REDIS_URL is unset
     assert pipeline.vs_calibration == pytest.approx(
         pipeline.ops_per_s / data["calibration_ops_per_s"])
@@ -80,3 +83,19 @@ def test_notification_suite_reports_the_pipeline_against_its_target_and_backends
     assert fake.baseline == "memory"
     assert fake.vs_baseline == pytest.approx(fake.ops_per_s / pipeline.ops_per_s)
     assert intake.vs_baseline == pytest.approx(intake.ops_per_s / pipeline.ops_per_s)
+    assert single.vs_baseline == pytest.approx(single.ops_per_s / pipeline.ops_per_s)
+    sharded = [f for name, f in figures.items() if "processes (sharded by user)" in name]
+    for figure in sharded:  # one per core, when the machine has more than one
+        assert figure.vs_baseline == pytest.approx(figure.ops_per_s / 50_000)
+        assert f"{figure.ops_per_s / pipeline.ops_per_s:.2f}x one process" in figure.note
+
+
+def test_the_pipeline_benchmark_refuses_a_run_that_did_not_deliver_everything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from benchmarks import bench_notification
+    from reference.notification.system import NotificationSystem
+
+    monkeypatch.setattr(NotificationSystem, "run_until_idle", lambda self, **kw: 0)
+    with pytest.raises(RuntimeError, match="0 of 50 notifications delivered"):
+        bench_notification.run_pipeline("memory", 50)
