@@ -68,6 +68,7 @@ from reference.notification.pump import (
     MAX_DELIVERIES,
     VISIBILITY_TIMEOUT_S,
     DeliveryDeps,
+    PoisonWatch,
     ReplayMarks,
     RetryPump,
     TokenRemover,
@@ -169,6 +170,7 @@ class DeliveryService:
             quotas=quotas,
         )
         self.pump = RetryPump(self.deps)
+        self.poison = PoisonWatch(self.deps)
         self.batch_size = batch_size
         self.crash_plan = crash_plan
         self.pools: dict[Channel, list[Worker]] = {c: [] for c in Channel}
@@ -219,10 +221,13 @@ class DeliveryService:
         return self.deps.queue.publish(queue_name(job.channel), job.to_json())
 
     def step(self, now: float | None = None) -> dict[Channel, list[PollResult]]:
-        """One tick: pump due retries, then every worker of every channel polls once."""
+        """One tick: pump due retries, every worker of every channel polls once, then the
+        dead letters the queue made itself are logged and alerted (:class:`PoisonWatch`)."""
         at = self.deps.clock.now() if now is None else float(now)
         self.pump.pump(at)
-        return {c: [w.poll(at) for w in pool] for c, pool in self.pools.items()}
+        polls = {c: [w.poll(at) for w in pool] for c, pool in self.pools.items()}
+        self.poison.sweep(at)
+        return polls
 
     def replay_dead_letters(
         self, channel: Channel, message_ids: Sequence[str] | None = None

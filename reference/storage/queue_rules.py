@@ -32,6 +32,7 @@ from reference.core.errors import InvalidArgument
 from reference.storage.checks import check_int
 
 __all__ = [
+    "EXHAUSTED",
     "GroupSettings",
     "check_message_id",
     "check_message_ids",
@@ -75,12 +76,13 @@ def next_message_id(last_id: str | None, *, now_ms: int) -> str:
     return f"{last_ms}-{last_seq + 1}"
 
 
+#: how the reason of a dead letter the queue made itself begins (see :func:`exhausted_reason`)
+EXHAUSTED = "visibility timeout expired"
+
+
 def exhausted_reason(deliveries: int, max_deliveries: int) -> str:
     """The reason recorded when a message times out after its last allowed delivery."""
-    return (
-        f"visibility timeout expired after {deliveries} deliveries "
-        f"(max_deliveries={max_deliveries})"
-    )
+    return f"{EXHAUSTED} after {deliveries} deliveries (max_deliveries={max_deliveries})"
 
 
 @dataclass(frozen=True, slots=True)
