@@ -66,7 +66,8 @@ MAX_DEVICE_TOKEN_CHARS = 4096  # APNs tokens are 64 hex chars, FCM tokens ~160; 
 MAX_EMAIL_CHARS = 254  # RFC 5321 path limit
 
 PUSH_CHANNELS: frozenset[Channel] = frozenset({Channel.IOS_PUSH, Channel.ANDROID_PUSH})
-_PUSH_BY_PREFIX = {c.value: c for c in PUSH_CHANNELS}  # device fields are "<channel>:<token>"
+_IOS_PREFIX = f"{Channel.IOS_PUSH.value}:"  # device fields are "<channel>:<token>"
+_ANDROID_PREFIX = f"{Channel.ANDROID_PUSH.value}:"
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")  # '+', country code, at most 15 digits in all
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
@@ -343,18 +344,17 @@ class ContactBook:
         fields = self._kv.hgetall(self._key(uid))
         if _FIELD_USER not in fields:
             raise NotFound("user", uid, "register_user() first")
-        tokens: dict[Channel, list[str]] = {c: [] for c in PUSH_CHANNELS}
-        for name in fields:
-            prefix, sep, token = name.partition(":")
-            if sep and prefix in _PUSH_BY_PREFIX:
-                tokens[_PUSH_BY_PREFIX[prefix]].append(token)
-        return Contacts(
-            user_id=uid,
-            ios_tokens=tuple(sorted(tokens[Channel.IOS_PUSH])),
-            android_tokens=tuple(sorted(tokens[Channel.ANDROID_PUSH])),
-            phone=fields.get(_FIELD_PHONE),
-            email=fields.get(_FIELD_EMAIL),
-        )
+        ios: list[str] = []
+        android: list[str] = []
+        for name in fields:  # device fields are "<channel>:<token>"
+            if name.startswith(_IOS_PREFIX):
+                ios.append(name[len(_IOS_PREFIX):])
+            elif name.startswith(_ANDROID_PREFIX):
+                android.append(name[len(_ANDROID_PREFIX):])
+        ios.sort()
+        android.sort()
+        return Contacts(uid, tuple(ios), tuple(android), fields.get(_FIELD_PHONE),
+                        fields.get(_FIELD_EMAIL))
 
     def addresses(self, user_id: UserId, channel: Channel) -> tuple[str, ...]:
         """The user's addresses on ``channel`` (empty if none; NotFound if no such user)."""
