@@ -90,7 +90,7 @@ __all__ = [
 ]
 
 MAX_REQUEST_BODY_BYTES = 65_536  # an API request body; templates keep requests small
-MAX_BATCH_REQUESTS = 500  # per batch call, as FCM's batch send and SES bulk send allow
+MAX_BATCH_REQUESTS = 500  # per batch call, as FCM's sendEach allows
 MAX_BATCH_BODY_BYTES = 4 * 1_048_576  # a batch call's body
 MAX_EVENT_ID_CHARS = 128
 MAX_VARIABLES = 64
