@@ -84,6 +84,8 @@ def check_namespace(value: object) -> str:
 
 def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
     """An int (not a bool) in ``low..high`` (no upper limit if ``high`` is None)."""
+    if type(value) is int and low <= value and (high is None or value <= high):
+        return value  # the common case, without building the message below
     expected = f"an int >= {low}" if high is None else f"an int in {low}..{high}"
     return core_checks.check_int(name, value, low, high, expected=expected)
 

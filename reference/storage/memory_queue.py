@@ -4,6 +4,17 @@ A queue is an append-only log. Each consumer group keeps a cursor into it (the n
 it has never handed out), a sorted set of in-flight message ids scored by their visibility
 deadline on the injected clock, delivery counts, and a dead-letter list.
 
+The log stores each message as the :class:`~reference.storage.ports.Delivery` its first
+hand-out returns (``deliveries=1``; it is immutable, so every group can share it); a
+redelivery copies it with the higher count.
+
+Names are checked as everywhere (:mod:`reference.storage.checks`), with one shortcut: a
+queue or group *found* by its exact ``str`` name passed :func:`check_name` when it was
+created, so ``publish`` and every call on a group check a name again only when the lookup
+misses. Likewise ``ack`` checks the id's format only for an id the group does
+not know (an id it handed out is well-formed). Bad input still fails with the same error,
+before anything is written.
+
 Examples
 --------
 >>> from reference.core.clock import FakeClock
@@ -27,7 +38,6 @@ in_flight=0, lag=0, oldest_age_s=0.0)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from reference.core.clock import Clock
 from reference.core.errors import Conflict, NotFound
@@ -38,21 +48,13 @@ from reference.storage.queue_rules import (
     check_message_id,
     check_message_ids,
     exhausted_reason,
-    message_order,
-    next_message_id,
+    next_message_order,
 )
 from reference.storage.sorted_set import SortedSet
 
 __all__ = ["MemoryWorkQueue"]
 
 _NEG_INF = float("-inf")
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    message_id: str
-    body: str
-    published_at: float
 
 
 class _Group:
@@ -80,12 +82,13 @@ class _Group:
 
 
 class _Queue:
-    __slots__ = ("groups", "log", "position")
+    __slots__ = ("groups", "last_id", "log", "position")
 
     def __init__(self) -> None:
-        self.log: list[_Entry] = []
-        self.position: dict[str, int] = {}
+        self.log: list[Delivery] = []  # each message as its first delivery (deliveries=1)
+        self.position: dict[str, int] = {}  # message id -> index in the log
         self.groups: dict[str, _Group] = {}
+        self.last_id = (0, 0)  # (ms, seq) of the newest message id (see next_message_order)
 
 
 class MemoryWorkQueue:
@@ -99,10 +102,11 @@ class MemoryWorkQueue:
     Notes
     -----
     ``publish`` is O(1); ``consume`` is O(log n) per message handed out plus the expired
-    messages it walks; ``ack`` is O(log n) plus a list shift. Messages stay in the log after
-    every group has acked them (as in an untrimmed Stream). The trade-off taught: at-least-once
-    delivery needs no coordination between consumers, but every consumer must be idempotent,
-    because a slow one's message is handed to another after the visibility timeout.
+    messages it walks; ``ack`` is O(log n) plus a list shift; ``statistics`` is O(log n)
+    plus the expired and the unacked messages. Messages stay in the log after every group has
+    acked them (as in an untrimmed Stream). The trade-off taught: at-least-once delivery needs
+    no coordination between consumers, but every consumer must be idempotent, because a slow
+    one's message is handed to another after the visibility timeout.
     """
 
     __slots__ = ("_clock", "_queues")
@@ -133,13 +137,18 @@ class MemoryWorkQueue:
             )
 
     def publish(self, queue: str, body: str) -> str:
-        check_name("queue", queue)
-        check_str("body", body)
-        log = self._queues.setdefault(queue, _Queue())
-        last = log.log[-1].message_id if log.log else None
-        message_id = next_message_id(last, now_ms=self._clock.now_ms())
+        log = self._queues.get(queue) if type(queue) is str else None
+        if log is None:  # a new queue, or a name that is not a plain str: the full check
+            check_name("queue", queue)
+        if type(body) is not str:
+            check_str("body", body)
+        if log is None:  # created only once the body passed too: nothing half-applied
+            log = self._queues.setdefault(queue, _Queue())
+        ms, seq = next_message_order(log.last_id, now_ms=self._clock.now_ms())
+        log.last_id = (ms, seq)
+        message_id = f"{ms}-{seq}"
         log.position[message_id] = len(log.log)
-        log.log.append(_Entry(message_id, body, self._clock.now()))
+        log.log.append(Delivery(message_id, body, 1, self._clock.now()))
         return message_id
 
     def consume(self, queue: str, group: str, consumer: str, *, count: int = 1) -> list[Delivery]:
@@ -151,22 +160,24 @@ class MemoryWorkQueue:
         for message_id, _ in state.inflight.by_score(_NEG_INF, now):
             if len(out) == count:
                 break
-            entry = log.log[log.position[message_id]]
+            first = log.log[log.position[message_id]]
             deliveries = state.deliveries[message_id]
             if deliveries >= state.settings.max_deliveries:
                 reason = exhausted_reason(deliveries, state.settings.max_deliveries)
-                self._bury(state, entry, now, reason)
+                self._bury(state, first, now, reason)
             else:
-                out.append(self._hand_out(state, entry, deliveries + 1, now))
-        while len(out) < count and state.cursor < len(log.log):
-            entry = log.log[state.cursor]
-            state.cursor += 1
-            out.append(self._hand_out(state, entry, 1, now))
+                again = Delivery(first.message_id, first.body, deliveries + 1, first.published_at)
+                out.append(self._hand_out(state, again, now))
+        fresh = log.log[state.cursor : state.cursor + count - len(out)]  # never handed out
+        state.cursor += len(fresh)
+        for delivery in fresh:
+            out.append(self._hand_out(state, delivery, now))
         return out
 
     def ack(self, queue: str, group: str, message_id: str) -> bool:
         _, state = self._group(queue, group)
-        check_message_id(message_id)
+        if type(message_id) is not str or message_id not in state.deliveries:
+            check_message_id(message_id)  # an id the group handed out is well-formed
         if not self._in_flight(state, message_id):
             return False
         state.inflight.discard(message_id)
@@ -205,12 +216,12 @@ class MemoryWorkQueue:
         never_delivered = len(log.log) - state.cursor
         expired = state.inflight.by_score(_NEG_INF, now)
         limit = state.settings.max_deliveries
-        due_again = sum(state.deliveries[mid] < limit for mid, _ in expired)
+        due_again = sum(state.deliveries[mid] < limit for mid, _ in expired) if expired else 0
         lag = never_delivered + len(state.inflight)
         oldest_age_s = 0.0
-        if state.deliveries:
-            oldest = min(state.deliveries, key=message_order)
-            oldest_age_s = now - log.log[log.position[oldest]].published_at
+        if state.deliveries:  # the log is in id order, so the oldest has the lowest position
+            oldest = min(map(log.position.__getitem__, state.deliveries))
+            oldest_age_s = now - log.log[oldest].published_at
         elif never_delivered:
             oldest_age_s = now - log.log[state.cursor].published_at
         return QueueStatistics(
@@ -230,6 +241,11 @@ class MemoryWorkQueue:
         self._queues.clear()
 
     def _group(self, queue: str, group: str) -> tuple[_Queue, _Group]:
+        if type(queue) is str and type(group) is str:  # found: checked by create_group()
+            log = self._queues.get(queue)
+            state = None if log is None else log.groups.get(group)
+            if log is not None and state is not None:
+                return log, state
         check_name("queue", queue)
         check_name("group", group)
         log = self._queues.get(queue)
@@ -244,14 +260,14 @@ class MemoryWorkQueue:
         deadline = state.inflight.score(message_id)
         return deadline is not None and deadline > self._clock.now()
 
-    def _hand_out(self, state: _Group, entry: _Entry, deliveries: int, now: float) -> Delivery:
-        state.inflight.add(entry.message_id, now + state.settings.visibility_timeout_s)
-        state.deliveries[entry.message_id] = deliveries
+    def _hand_out(self, state: _Group, delivery: Delivery, now: float) -> Delivery:
+        state.inflight.add(delivery.message_id, now + state.settings.visibility_timeout_s)
+        state.deliveries[delivery.message_id] = delivery.deliveries
         state.delivered += 1
-        state.redelivered += deliveries > 1
-        return Delivery(entry.message_id, entry.body, deliveries, entry.published_at)
+        state.redelivered += delivery.deliveries > 1
+        return delivery
 
-    def _bury(self, state: _Group, entry: _Entry, now: float, reason: str) -> None:
+    def _bury(self, state: _Group, entry: Delivery, now: float, reason: str) -> None:
         state.inflight.discard(entry.message_id)
         deliveries = state.deliveries.pop(entry.message_id)
         state.dead[entry.message_id] = DeadLetter(

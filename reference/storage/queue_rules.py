@@ -17,6 +17,8 @@ Examples
 '1700000000000-1'
 >>> next_message_id("1700000000005-3", now_ms=1_700_000_000_000)   # clock went backwards
 '1700000000005-4'
+>>> next_message_order((1_700_000_000_005, 3), now_ms=1_700_000_000_000)   # the same, as pairs
+(1700000000005, 4)
 >>> sorted(["5-10", "5-9", "4-99"], key=message_order)
 ['4-99', '5-9', '5-10']
 """
@@ -39,6 +41,7 @@ __all__ = [
     "exhausted_reason",
     "message_order",
     "next_message_id",
+    "next_message_order",
 ]
 
 _MESSAGE_ID = re.compile(r"(0|[1-9][0-9]{0,19})-(0|[1-9][0-9]{0,19})")
@@ -68,12 +71,22 @@ def message_order(message_id: str) -> tuple[int, int]:
     return int(ms), int(seq)
 
 
+def next_message_order(last: tuple[int, int], *, now_ms: int) -> tuple[int, int]:
+    """The ``(ms, seq)`` of the next entry after ``last`` (``(0, 0)`` for an empty stream).
+
+    A backend that keeps the last pair (the memory queue) saves parsing its last id back.
+    """
+    last_ms, last_seq = last
+    if now_ms > last_ms:
+        return now_ms, 0
+    return last_ms, last_seq + 1
+
+
 def next_message_id(last_id: str | None, *, now_ms: int) -> str:
     """The id a Stream gives the next entry: above the last one (and above ``0-0``)."""
-    last_ms, last_seq = (0, 0) if last_id is None else message_order(last_id)
-    if now_ms > last_ms:
-        return f"{now_ms}-0"
-    return f"{last_ms}-{last_seq + 1}"
+    last = (0, 0) if last_id is None else message_order(last_id)
+    ms, seq = next_message_order(last, now_ms=now_ms)
+    return f"{ms}-{seq}"
 
 
 #: how the reason of a dead letter the queue made itself begins (see :func:`exhausted_reason`)

@@ -103,6 +103,8 @@ class SortedSet:
         limit: int | None = None,
     ) -> list[tuple[str, float]]:
         """Members with ``min_score <= score <= max_score`` (``<`` if ``min_exclusive``)."""
+        if not self._entries or self._entries[0][0] > max_score:
+            return []  # all above the range: a queue's usual "nothing is due yet", in O(1)
         if min_exclusive:
             low = bisect_right(self._entries, min_score, key=_score_of)
         else:

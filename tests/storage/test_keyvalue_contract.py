@@ -117,3 +117,33 @@ def test_set_replaces_a_key_of_any_type(store: Store) -> None:
 def test_unicode_keys_fields_and_values_round_trip(store: Store) -> None:
     store.kv.hset("사용자:{1}", {"이름": "앨리스 🎉"})
     assert store.kv.hgetall("사용자:{1}") == {"이름": "앨리스 🎉"}
+
+
+@pytest.mark.parametrize("bad_key", ["", 42, None, ["k"]])
+def test_hash_reads_refuse_a_bad_key(store: Store, bad_key: object) -> None:
+    with pytest.raises(InvalidArgument, match="key"):
+        store.kv.hget(bad_key, "f")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="key"):
+        store.kv.hgetall(bad_key)  # type: ignore[arg-type]
+
+
+def test_hget_refuses_a_non_string_field_even_when_the_key_is_missing(store: Store) -> None:
+    with pytest.raises(InvalidArgument, match="field"):
+        store.kv.hget("missing:{1}", 5)  # type: ignore[arg-type]
+    store.kv.hset("h:{1}", {"f": "v"})
+    with pytest.raises(InvalidArgument, match="field"):
+        store.kv.hget("h:{1}", None)  # type: ignore[arg-type]
+
+
+class _Text(str):
+    """A str subclass: callers may pass one wherever a str is expected."""
+
+
+def test_str_subclasses_are_plain_strings_to_every_operation(store: Store) -> None:
+    assert store.kv.set(_Text("s:{1}"), _Text("v")) is True
+    assert store.kv.get("s:{1}") == store.kv.get(_Text("s:{1}")) == "v"
+    with pytest.raises(Conflict, match="WRONGTYPE"):
+        store.kv.hget("s:{1}", "f")
+    store.kv.hset(_Text("h:{1}"), {_Text("f"): _Text("v")})
+    assert store.kv.hget(_Text("h:{1}"), _Text("f")) == "v"
+    assert store.kv.hgetall(_Text("h:{1}")) == {"f": "v"}

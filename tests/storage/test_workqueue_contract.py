@@ -397,3 +397,36 @@ def test_bad_arguments_are_refused_by_name(queue: WorkQueue, call: object, name:
     with pytest.raises(InvalidArgument, match=name):
         call(queue)  # type: ignore[operator]
     stats(queue, published=0, delivered=0)
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda q: q.publish([Q], "m"), "queue"),
+        (lambda q: q.consume(Q, [G], "w"), "group"),
+        (lambda q: q.ack(Q, "g}", "1-0"), "group"),
+        (lambda q: q.ack({Q}, G, "1-0"), "queue"),
+        (lambda q: q.ack(Q, G, 17), "message_id"),
+        (lambda q: q.ack(Q, G, ["1-0"]), "message_id"),
+        (lambda q: q.statistics(Q, ""), "group"),
+    ],
+)
+def test_bad_names_and_ids_are_refused_by_name_even_next_to_an_existing_group(
+    queue: WorkQueue, call: object, name: str
+) -> None:
+    queue.publish(Q, "m1")
+    with pytest.raises(InvalidArgument, match=name):
+        call(queue)  # type: ignore[operator]
+    stats(queue, published=1, delivered=0)
+
+
+class _Text(str):
+    """A str subclass: callers may pass one wherever a str is expected."""
+
+
+def test_str_subclass_names_ids_and_bodies_work_like_plain_strings(queue: WorkQueue) -> None:
+    message_id = queue.publish(_Text(Q), _Text("m1"))
+    [delivery] = queue.consume(_Text(Q), _Text(G), _Text("w"))
+    assert (delivery.message_id, delivery.body) == (message_id, "m1")
+    assert queue.ack(_Text(Q), _Text(G), _Text(message_id)) is True
+    stats(queue, published=1, acked=1)
