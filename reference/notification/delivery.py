@@ -78,7 +78,7 @@ from reference.notification.pump import (
 from reference.notification.ratelimit import RateLimiter
 from reference.notification.retry import Alerts, RetryPolicy
 from reference.notification.worker import PollResult, Worker, WorkerStatistics
-from reference.storage.ports import KeyValue, Timeline, WorkQueue
+from reference.storage.ports import KeyValue, QueueStatistics, Timeline, WorkQueue
 
 __all__ = ["DeliveryService"]
 
@@ -228,6 +228,16 @@ class DeliveryService:
         polls = {c: [w.poll(at) for w in pool] for c, pool in self.pools.items()}
         self.poison.sweep(at)
         return polls
+
+    @property
+    def queue_statistics(self) -> Mapping[Channel, QueueStatistics]:
+        """Each channel queue's statistics as the last :meth:`step` left them (its dead-letter
+        sweep reads them after every poll; empty before the first step).
+
+        Current until something else touches a queue or the clock moves: the system's run
+        loop reuses them to decide where the clock goes next, instead of asking again.
+        """
+        return self.poison.last_statistics
 
     def replay_dead_letters(
         self, channel: Channel, message_ids: Sequence[str] | None = None

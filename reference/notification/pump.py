@@ -56,6 +56,7 @@ from reference.core.errors import InvalidArgument
 from reference.notification.dedupe import IdempotencyRecord, IdempotencyStore
 from reference.notification.delayed import DelayedQueue
 from reference.notification.model import (
+    CHANNEL_QUEUES,
     WORKER_GROUP,
     Channel,
     Job,
@@ -66,7 +67,7 @@ from reference.notification.model import (
 )
 from reference.notification.ratelimit import RateLimiter
 from reference.notification.retry import Alert, Alerts, RetryPolicy
-from reference.storage.ports import KeyValue, WorkQueue
+from reference.storage.ports import KeyValue, QueueStatistics, WorkQueue
 from reference.storage.queue_rules import EXHAUSTED
 
 __all__ = [
@@ -267,28 +268,31 @@ class PoisonWatch:
     the dead-letter queue unlogged — lost, as far as the log can tell.
 
     :meth:`sweep` looks at a channel's dead letters only when the queue's ``dead_lettered``
-    counter moved. For each new one whose effect is not settled (its dedupe key is not done:
-    not sent, not stopped, not dead-lettered by a worker) it logs ``dead_lettered`` with the
-    queue's reason, marks the key done and raises an alert. One whose effect *is* settled (a
-    worker died after the provider accepted) only raises a warning: nothing was lost, but a
-    message keeps killing workers. A body that is not a job is alerted as malformed.
+    counter moved (the statistics it read stay in :attr:`last_statistics`). For each new
+    one whose effect is not settled (its dedupe key is not done: not sent, not stopped, not
+    dead-lettered by a worker) it logs ``dead_lettered`` with the queue's reason, marks the
+    key done and raises an alert. One whose effect *is* settled (a worker died after the
+    provider accepted) only raises a warning: nothing was lost, but a message keeps killing
+    workers. A body that is not a job is alerted as malformed.
     """
 
-    __slots__ = ("_counts", "_deps", "_seen", "found")
+    __slots__ = ("_counts", "_deps", "_seen", "found", "last_statistics")
 
     def __init__(self, deps: DeliveryDeps) -> None:
         self._deps = deps
         self._counts: dict[Channel, int] = {}
         self._seen: set[tuple[Channel, str]] = set()
         self.found = 0  # queue-made dead letters seen so far
+        #: each channel queue's statistics as the last sweep read them (empty before one)
+        self.last_statistics: dict[Channel, QueueStatistics] = {}
 
     def sweep(self, now: float) -> int:
         """Handle every new queue-made dead letter; return how many were found."""
         d = self._deps
         found = 0
-        for channel in Channel:
-            qname = queue_name(channel)
-            count = d.queue.statistics(qname, WORKER_GROUP).dead_lettered
+        for channel, qname in CHANNEL_QUEUES:
+            stats = self.last_statistics[channel] = d.queue.statistics(qname, WORKER_GROUP)
+            count = stats.dead_lettered
             if self._counts.get(channel) == count:
                 continue
             self._counts[channel] = count

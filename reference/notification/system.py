@@ -85,7 +85,7 @@ from reference.notification.crashes import CrashPlan
 from reference.notification.dedupe import IdempotencyStatistics
 from reference.notification.delayed import DelayedQueue, DelayedQueueStatistics
 from reference.notification.delivery import DeliveryService
-from reference.notification.model import WORKER_GROUP, Channel, queue_name
+from reference.notification.model import CHANNEL_QUEUES, WORKER_GROUP, Channel, queue_name
 from reference.notification.monitoring import Advice, MonitorStatistics, QueueMonitor
 from reference.notification.providers import (
     DeliveryReceipt,
@@ -211,7 +211,8 @@ class PendingWork:
 
 @dataclass(frozen=True, slots=True)
 class _Outlook:
-    """What the run loop decides on: :class:`PendingWork` without the counts."""
+    """What the run loop decides on: :class:`PendingWork` without the counts (and without
+    ``next_due_at`` while busy now: the clock ticks then)."""
 
     idle: bool
     busy_now: bool
@@ -292,11 +293,13 @@ class NotificationSystem:
     Notes
     -----
     Wiring only: every behaviour is the components'. One :meth:`step` costs one deferred-queue
-    scan, one retry-queue scan and one poll per worker; :meth:`pending` asks each channel
-    queue for its statistics and, only when nothing else is pending, each provider for its
-    outstanding receipts (one dedupe read per receipt, to count those whose send is
-    recorded). The run loop asks the same questions but needs no count, only the earliest
-    such receipt: usually one read per provider instead of one per receipt.
+    scan, one retry-queue scan, one poll per worker and one statistics read per channel
+    queue (the dead-letter sweep); :meth:`pending` asks each channel queue for its
+    statistics and, only when nothing else is pending, each provider for its outstanding
+    receipts (one dedupe read per receipt, to count those whose send is recorded). The run
+    loop asks the same questions for less: it reuses the statistics the step's sweep just
+    read, and needs no count, only the earliest such receipt: usually one read per
+    provider instead of one per receipt.
     """
 
     def __init__(
@@ -526,23 +529,24 @@ max_deliveries
         """
         at = self.clock.now() if now is None else float(now)
         released = self.api.release_deferred()
-        polls = self.delivery.step(at)
-        results = [r for pool in polls.values() for r in pool]
+        consumed = sent = crashes = 0
+        for pool in self.delivery.step(at).values():
+            for poll in pool:
+                consumed += poll.consumed
+                sent += poll.sent
+                crashes += poll.crashed
         if self._last_sample is None or at - self._last_sample >= self.monitor_every_s:
             self.monitor.sample()
             self._last_sample = at
         self._steps += 1
-        return StepResult(
-            at=at,
-            released=len(released),
-            consumed=sum(r.consumed for r in results),
-            sent=sum(r.sent for r in results),
-            crashes=sum(r.crashed for r in results),
-        )
+        return StepResult(at=at, released=len(released), consumed=consumed, sent=sent,
+                          crashes=crashes)
 
     def pending(self) -> PendingWork:
         """What is left to do right now (see :class:`PendingWork`)."""
-        queued, in_flight, deferred, retrying, dues = self._queue_side()
+        queued, in_flight = self._channel_load()
+        deferred, retrying = len(self.deferred), len(self.retry_queue)
+        dues = self._delayed_dues(deferred, retrying)
         receipts = 0
         if not (queued or in_flight or deferred or retrying):
             waiting = self._outstanding_receipts()
@@ -552,28 +556,48 @@ max_deliveries
                            retrying=retrying, receipts=receipts,
                            next_due_at=min(dues) if dues else None)
 
-    def _queue_side(self) -> tuple[int, int, int, int, list[float]]:
-        """Queued, in flight, deferred, retrying, and the due times of the delayed queues."""
+    def _channel_load(
+        self, known: Mapping[Channel, QueueStatistics] | None = None
+    ) -> tuple[int, int]:
+        """Messages queued and in flight over every channel queue; ``known`` holds statistics
+        still current (read since anything changed), used instead of asking again."""
         queued = in_flight = 0
-        for channel in Channel:
-            stats = self.store.queue.statistics(queue_name(channel), WORKER_GROUP)
+        for channel, qname in CHANNEL_QUEUES:
+            stats = None if known is None else known.get(channel)
+            if stats is None:
+                stats = self.store.queue.statistics(qname, WORKER_GROUP)
             queued += stats.depth
             in_flight += stats.lag - stats.depth  # handed out, not yet acked
-        deferred, retrying = len(self.deferred), len(self.retry_queue)
-        dues = [t for t in (self.deferred.next_due_at(), self.retry_queue.next_due_at())
-                if t is not None]
-        return queued, in_flight, deferred, retrying, dues
+        return queued, in_flight
+
+    def _delayed_dues(self, deferred: int, retrying: int) -> list[float]:
+        """When the earliest deferred job and the earliest retry fall due, given how many
+        each delayed queue holds (an empty one is not asked)."""
+        dues = []
+        for waiting, queue in ((deferred, self.deferred), (retrying, self.retry_queue)):
+            due = queue.next_due_at() if waiting else None
+            if due is not None:
+                dues.append(due)
+        return dues
 
     def _outlook(self) -> _Outlook:
-        """What the run loop needs of :meth:`pending`, without counting every receipt.
+        """What the run loop needs of :meth:`pending`, asked right after a :meth:`step`.
 
-        The same answers (idle? busy now? next due time?), but for receipts it only needs
-        the earliest one that is waiting to be reported, not how many there are.
+        The same answers (idle? busy now? next due time?), for less: the channel queues'
+        statistics are the ones the step's dead-letter sweep just read (nothing has touched
+        a queue since, and the clock has not moved); while jobs are queued or in flight the
+        clock ticks, so no due time is looked up; and for receipts it only needs the
+        earliest one that is waiting to be reported, not how many there are.
         """
-        queued, in_flight, deferred, retrying, dues = self._queue_side()
-        if queued or in_flight or deferred or retrying:
-            return _Outlook(idle=False, busy_now=bool(queued or in_flight),
-                            next_due_at=min(dues) if dues else None)
+        same_queue = self.delivery.deps.queue is self.store.queue
+        queued, in_flight = self._channel_load(
+            self.delivery.queue_statistics if same_queue else None)
+        if queued or in_flight:
+            return _Outlook(idle=False, busy_now=True, next_due_at=None)
+        deferred, retrying = len(self.deferred), len(self.retry_queue)
+        if deferred or retrying:
+            dues = self._delayed_dues(deferred, retrying)
+            return _Outlook(idle=False, busy_now=False, next_due_at=min(dues) if dues else None)
         earliest = self._earliest_receipt_due()  # the delayed queues are empty: no dues
         return _Outlook(idle=earliest is None, busy_now=False, next_due_at=earliest)
 

@@ -67,7 +67,7 @@ from types import MappingProxyType
 
 from reference.core.checks import check_time
 from reference.core.errors import Conflict, InvalidArgument, NotFound
-from reference.notification.model import Channel, Status, StatusChange
+from reference.notification.model import Channel, Status, StatusChange, check_at
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -101,6 +101,8 @@ ALLOWED_TRANSITIONS: Mapping[Status, frozenset[Status]] = MappingProxyType({
 REASON_REQUIRED: frozenset[Status] = frozenset(
     {S.SUPPRESSED, S.DEFERRED, S.FAILED, S.DEAD_LETTERED}
 )
+
+_ALLOWED = dict(ALLOWED_TRANSITIONS)  # the same steps, as a plain dict (a faster lookup)
 
 # A late record of a status already passed: harmless under at-least-once delivery.
 _STALE: Mapping[Status, frozenset[Status]] = {S.DELIVERED: frozenset({S.SENT})}
@@ -223,28 +225,26 @@ class NotificationLog:
         """
         if not isinstance(change, StatusChange):
             raise InvalidArgument.bad_value("change", change, "a StatusChange")
-        if not isinstance(change.notification_id, str) or not change.notification_id:
+        nid, status = change.notification_id, change.status
+        if not isinstance(nid, str) or not nid:
+            raise InvalidArgument.bad_value("notification_id", nid, "a non-empty string")
+        if not isinstance(status, Status):
+            raise InvalidArgument.bad_value("status", status, "a Status")
+        check_at("at", change.at)
+        if status in REASON_REQUIRED and not change.reason:
             raise InvalidArgument.bad_value(
-                "notification_id", change.notification_id, "a non-empty string"
+                "reason", change.reason, f"a non-empty reason for status {status.value}"
             )
-        if not isinstance(change.status, Status):
-            raise InvalidArgument.bad_value("status", change.status, "a Status")
-        check_time("at", change.at)
-        if change.status in REASON_REQUIRED and not change.reason:
-            raise InvalidArgument.bad_value(
-                "reason", change.reason, f"a non-empty reason for status {change.status.value}"
-            )
-        nid = change.notification_id
         entry = self._entries.get(nid)
         if entry is None:
-            if change.status is not Status.ACCEPTED:
+            if status is not Status.ACCEPTED:
                 raise Conflict(
                     f"notification {nid!r}: illegal transition (none) -> "
-                    f"{change.status.value}: the first record must be accepted"
+                    f"{status.value}: the first record must be accepted"
                 )
             self._entries[nid] = _Entry(
-                first=change, identity=_identity(change), status=change.status,
-                history=[change], reached={change.status}, engagement=[],
+                first=change, identity=_identity(change), status=status,
+                history=[change], reached={status}, engagement=[],
             )
             self._changes += 1
             return
@@ -255,18 +255,18 @@ class NotificationLog:
                 f"from its first record {entry.identity!r}"
             )
         current = entry.status
-        if change.status is current or change.status in _STALE.get(current, _NONE):
+        if status is current or status in _STALE.get(current, _NONE):
             self._ignored += 1
             return
-        if change.status not in ALLOWED_TRANSITIONS[current]:
+        if status not in _ALLOWED[current]:
             allowed = ", ".join(sorted(s.value for s in ALLOWED_TRANSITIONS[current])) or "none"
             raise Conflict(
                 f"notification {nid!r}: illegal transition {current.value} -> "
-                f"{change.status.value} (allowed from {current.value}: {allowed})"
+                f"{status.value} (allowed from {current.value}: {allowed})"
             )
-        entry.status = change.status
+        entry.status = status
         entry.history.append(change)
-        entry.reached.add(change.status)
+        entry.reached.add(status)
         self._changes += 1
 
     def record_engagement(self, notification_id: str, kind: Engagement, *, at: float) -> None:

@@ -117,6 +117,9 @@ class WorkerStatistics:
         ))
 
 
+_NOTHING = PollResult(0, 0, False, 0.0)  # a poll that found no job (most of them)
+
+
 class _Crash(Exception):
     """Internal: unwinds a poll at a crash point."""
 
@@ -216,6 +219,8 @@ class Worker:
         deliveries = self._deps.queue.consume(
             self.queue, WORKER_GROUP, self.name, count=self.batch_size
         )
+        if not deliveries:
+            return _NOTHING
         self._count("consumed", len(deliveries))
         sent = 0
         busy = 0.0
@@ -232,21 +237,22 @@ class Worker:
 
     def _record_receipts(self, at: float) -> None:
         dedupe = self._deps.dedupe
-        records: dict[str, IdempotencyRecord | None] = {}  # read once per key, at ``at``
+        settled: dict[str, tuple[bool, str | None]] = {}  # (done?, by whom), read once per key
 
-        def record_of(key: str) -> IdempotencyRecord | None:
-            if key not in records:
-                records[key] = dedupe.get(key, at)
-            return records[key]
+        def settlement(key: str) -> tuple[bool, str | None]:
+            found = settled.get(key)
+            if found is None:
+                found = settled[key] = dedupe.settlement(key, at)
+            return found
 
         def ready(receipt: DeliveryReceipt) -> bool:  # its SENT is in the log
-            record = record_of(receipt.idempotency_key)
-            return record is not None and record.done_at is not None
+            return settlement(receipt.idempotency_key)[0]
 
         for provider in self._providers:
             for receipt in provider.collect_receipts(at, ready=ready):
-                if settled_by_another(record_of(receipt.idempotency_key), receipt.job):
-                    continue  # that copy was suppressed as a duplicate: its sibling was sent
+                by = settlement(receipt.idempotency_key)[1]
+                if by is not None and by != receipt.job.notification_id:
+                    continue  # another notification settled the key: this copy was suppressed
                 self._deps.recorder.record(
                     StatusChange.for_job(receipt.job, Status.DELIVERED, receipt.delivered_at,
                                   f"receipt from {receipt.provider}")
