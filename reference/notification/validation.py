@@ -43,8 +43,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from reference.core.errors import InvalidArgument, PayloadTooLarge
 from reference.notification.contacts import (
@@ -262,13 +262,7 @@ def encode_batch(requests: Sequence[NotificationRequest]) -> str:
     if isinstance(requests, (str, bytes)) or not isinstance(requests, Sequence):
         raise InvalidArgument.bad_value("requests", requests, "a sequence of requests")
     _check_batch_size(len(requests))
-    fields = []
-    for index, request in enumerate(requests):
-        try:
-            fields.append(_request_fields(request))
-        except InvalidArgument as exc:
-            exc.add_note(f"in requests[{index}]")
-            raise
+    fields = _each_request(requests, _request_fields)
     return json.dumps({"requests": fields}, sort_keys=True, ensure_ascii=False)
 
 
@@ -326,6 +320,22 @@ def parse_request(body: str) -> NotificationRequest:
     return _request_from_fields(_loads_object(body, MAX_REQUEST_BODY_BYTES, "request body"))
 
 
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
+
+
+def _each_request(items: Sequence[_In], convert: Callable[[_In], _Out]) -> list[_Out]:
+    """``convert`` applied to every request of a batch; the first error notes its index."""
+    converted = []
+    for index, item in enumerate(items):
+        try:
+            converted.append(convert(item))
+        except InvalidArgument as exc:
+            exc.add_note(f"in requests[{index}]")
+            raise
+    return converted
+
+
 def _check_batch_size(count: int) -> None:
     if not 1 <= count <= MAX_BATCH_REQUESTS:
         raise InvalidArgument.bad_value(
@@ -364,14 +374,7 @@ def parse_batch(body: str) -> tuple[NotificationRequest, ...]:
         raise InvalidArgument.bad_value("body", body[:80], '{"requests": [...]}')
     items = raw["requests"]
     _check_batch_size(len(items))
-    parsed = []
-    for index, item in enumerate(items):
-        try:
-            parsed.append(_request_from_fields(item))
-        except InvalidArgument as exc:
-            exc.add_note(f"in requests[{index}]")
-            raise
-    return tuple(parsed)
+    return tuple(_each_request(items, _request_from_fields))
 
 
 def require_template_channels(template: Template, channels: tuple[Channel, ...]) -> None:
