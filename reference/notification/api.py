@@ -96,6 +96,7 @@ from reference.notification.model import (
     StatusRecorder,
     queue_name,
 )
+from reference.notification.ratelimit import RateLimiterLike
 from reference.notification.settings import Decision, Defer, SettingsStore, Suppress, decide
 from reference.notification.templates import Rendered, Template, TemplateStore, render_template
 from reference.notification.validation import (
@@ -112,8 +113,6 @@ __all__ = [
     "DEFERRED_QUEUE",
     "APIStatistics",
     "NotificationAPI",
-    "RateDecisionLike",
-    "RateLimiterLike",
     "Receipt",
     "ReceiptEntry",
     "StoreLike",
@@ -122,22 +121,6 @@ __all__ = [
 API_PATH = "/v1/notifications"
 BATCH_API_PATH = "/v1/notifications:batch"  # signed like API_PATH: a signature names its path
 DEFERRED_QUEUE = "deferred"  # the DelayedQueue name for quiet-hours deferrals
-
-
-class RateDecisionLike(Protocol):
-    """What the API reads from a rate limiter's answer."""
-
-    @property
-    def allowed(self) -> bool: ...
-
-    @property
-    def retry_after_s(self) -> float: ...
-
-
-class RateLimiterLike(Protocol):
-    """The per-user limiter the API asks (``reference.notification.ratelimit.RateLimiter``)."""
-
-    def acquire(self, key: str) -> RateDecisionLike: ...
 
 
 class StoreLike(Protocol):

@@ -55,10 +55,10 @@ from reference.core.clock import US_PER_S
 from reference.core.errors import InvalidArgument
 from reference.notification.api import ReceiptEntry
 from reference.notification.model import Channel, Status, StatusChange
+from reference.notification.ratelimit import Acquisition
 from reference.notification.retry import Alert
 from reference.notification.scenario import ProviderEffect, RequestRecord, ScenarioConfig
 from reference.notification.settings import Preferences, quiet_window_end
-from reference.notification.system import Acquisition
 
 __all__ = ["ANOMALY_KINDS", "Anomaly", "CheckReport", "History", "check"]
 

@@ -36,13 +36,22 @@ RateLimiterStatistics(allowed=3, denied=1, trimmed=2)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from reference.core.checks import check_int, check_positive_seconds
 from reference.core.clock import US_PER_S, Clock
 from reference.core.errors import InvalidArgument
 from reference.storage.ports import Timeline
 
-__all__ = ["RateDecision", "RateLimiter", "RateLimiterStatistics"]
+__all__ = [
+    "Acquisition",
+    "RateDecision",
+    "RateDecisionLike",
+    "RateLimiter",
+    "RateLimiterLike",
+    "RateLimiterStatistics",
+    "RecordingLimiter",
+]
 
 
 
@@ -186,3 +195,74 @@ class RateLimiter:
     def __repr__(self) -> str:
         return (f"RateLimiter(name={self._name!r}, limit={self._limit}, "
                 f"window_s={self.window_s!r})")
+
+
+class RateDecisionLike(Protocol):
+    """What a caller reads from a rate limiter's answer (:class:`RateDecision` is one)."""
+
+    @property
+    def allowed(self) -> bool: ...
+
+    @property
+    def retry_after_s(self) -> float: ...
+
+
+class RateLimiterLike(Protocol):
+    """Anything that answers ``acquire(key)`` as :class:`RateLimiter` does (the API asks one)."""
+
+    def acquire(self, key: str) -> RateDecisionLike: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Acquisition:
+    """One question to the per-user rate limiter: ``key`` at ``at``, and its answer."""
+
+    at: float
+    key: str
+    allowed: bool
+
+
+class RecordingLimiter:
+    """A rate limiter that records every acquisition it answers (a fake that records).
+
+    Parameters
+    ----------
+    inner : RateLimiterLike
+        The limiter that decides (a :class:`RateLimiter`).
+    clock : Clock
+        Stamps each :class:`Acquisition`.
+
+    Examples
+    --------
+    >>> from reference.core.clock import FakeClock
+    >>> from reference.storage import connect
+    >>> clock = FakeClock(start=10.0)
+    >>> store = connect("memory", clock=clock)
+    >>> limiter = RecordingLimiter(RateLimiter(store.timeline, clock, limit=1, window_s=60.0,
+    ...                                        name="per-user"), clock)
+    >>> [limiter.acquire("u1|sms").allowed for _ in range(2)]
+    [True, False]
+    >>> limiter.acquisitions[-1]
+    Acquisition(at=10.0, key='u1|sms', allowed=False)
+    """
+
+    __slots__ = ("_clock", "acquisitions", "inner")
+
+    def __init__(self, inner: RateLimiterLike, clock: Clock) -> None:
+        if not callable(getattr(inner, "acquire", None)):
+            raise InvalidArgument.bad_value("inner", inner, "a limiter with acquire(key)")
+        self.inner = inner
+        self._clock = clock
+        self.acquisitions: list[Acquisition] = []
+
+    def acquire(self, key: str) -> RateDecisionLike:
+        """Ask the wrapped limiter, record the answer, and return it unchanged."""
+        decision = self.inner.acquire(key)
+        self.acquisitions.append(Acquisition(self._clock.now(), key, bool(decision.allowed)))
+        return decision
+
+    def statistics(self) -> RateLimiterStatistics | None:
+        """The wrapped limiter's statistics, if it keeps any."""
+        stats = getattr(self.inner, "statistics", None)
+        result = stats() if callable(stats) else None
+        return result if isinstance(result, RateLimiterStatistics) else None

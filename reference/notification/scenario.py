@@ -57,9 +57,10 @@ from reference.notification.model import (
     StatusChange,
 )
 from reference.notification.providers import PROVIDER_CHAINS, Effect, FailureModel
+from reference.notification.ratelimit import Acquisition
 from reference.notification.retry import Alert
 from reference.notification.settings import Preferences, QuietHours
-from reference.notification.system import Acquisition, NotificationSystem, SystemStatistics
+from reference.notification.system import NotificationSystem, SystemStatistics
 from reference.storage import Store, connect
 
 __all__ = [

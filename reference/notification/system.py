@@ -75,8 +75,6 @@ from reference.notification.api import (
     DEFERRED_QUEUE,
     APIStatistics,
     NotificationAPI,
-    RateDecisionLike,
-    RateLimiterLike,
 )
 from reference.notification.auth import AppCredentials, AppRegistry, AuthStatistics, RequestVerifier
 from reference.notification.client import NotificationClient
@@ -95,7 +93,12 @@ from reference.notification.providers import (
     SimulatedProvider,
 )
 from reference.notification.pump import MAX_DELIVERIES, VISIBILITY_TIMEOUT_S, PumpStatistics
-from reference.notification.ratelimit import RateLimiter, RateLimiterStatistics
+from reference.notification.ratelimit import (
+    RateLimiter,
+    RateLimiterLike,
+    RateLimiterStatistics,
+    RecordingLimiter,
+)
 from reference.notification.retry import Alerts, RetryPolicy
 from reference.notification.settings import Preferences, SettingsStore
 from reference.notification.templates import TemplateStore
@@ -106,11 +109,9 @@ from reference.storage import QueueStatistics, Store
 __all__ = [
     "DEFAULT_RATE_LIMIT",
     "DEFAULT_TICK_S",
-    "Acquisition",
     "NotIdle",
     "NotificationSystem",
     "PendingWork",
-    "RecordingLimiter",
     "StepResult",
     "SystemStatistics",
 ]
@@ -124,60 +125,6 @@ DEFAULT_APP_NAME = "default-service"
 
 class NotIdle(LabError, RuntimeError):
     """The system still had work after ``max_steps`` steps (a stuck job, or too few steps)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Acquisition:
-    """One question to the per-user rate limiter: ``key`` at ``at``, and its answer."""
-
-    at: float
-    key: str
-    allowed: bool
-
-
-class RecordingLimiter:
-    """A rate limiter that records every acquisition it answers (a fake that records).
-
-    Parameters
-    ----------
-    inner : RateLimiterLike
-        The limiter that decides (a :class:`~reference.notification.ratelimit.RateLimiter`).
-    clock : Clock
-        Stamps each :class:`Acquisition`.
-
-    Examples
-    --------
-    >>> from reference.storage import connect
-    >>> clock = FakeClock(start=10.0)
-    >>> store = connect("memory", clock=clock)
-    >>> limiter = RecordingLimiter(RateLimiter(store.timeline, clock, limit=1, window_s=60.0,
-    ...                                        name="per-user"), clock)
-    >>> [limiter.acquire("u1|sms").allowed for _ in range(2)]
-    [True, False]
-    >>> limiter.acquisitions[-1]
-    Acquisition(at=10.0, key='u1|sms', allowed=False)
-    """
-
-    __slots__ = ("_clock", "acquisitions", "inner")
-
-    def __init__(self, inner: RateLimiterLike, clock: Clock) -> None:
-        if not callable(getattr(inner, "acquire", None)):
-            raise InvalidArgument.bad_value("inner", inner, "a limiter with acquire(key)")
-        self.inner = inner
-        self._clock = clock
-        self.acquisitions: list[Acquisition] = []
-
-    def acquire(self, key: str) -> RateDecisionLike:
-        """Ask the wrapped limiter, record the answer, and return it unchanged."""
-        decision = self.inner.acquire(key)
-        self.acquisitions.append(Acquisition(self._clock.now(), key, bool(decision.allowed)))
-        return decision
-
-    def statistics(self) -> RateLimiterStatistics | None:
-        """The wrapped limiter's statistics, if it keeps any."""
-        stats = getattr(self.inner, "statistics", None)
-        result = stats() if callable(stats) else None
-        return result if isinstance(result, RateLimiterStatistics) else None
 
 
 @dataclass(frozen=True, slots=True)
