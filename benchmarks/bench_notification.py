@@ -36,6 +36,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import queue
 import time
 from dataclasses import dataclass
 
@@ -154,11 +155,16 @@ def run_sharded(shards: int, n_per_shard: int) -> float:
                for i in range(shards)]
     for worker in workers:
         worker.start()
-    spans = [results.get(timeout=600) for _ in workers]
+    spans: list[tuple[float, float]] = []
+    while len(spans) < shards:
+        try:
+            spans.append(results.get(timeout=1.0))
+        except queue.Empty:
+            failed = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if failed:
+                raise RuntimeError(f"a shard failed with exit code {failed[0]}") from None
     for worker in workers:
         worker.join()
-        if worker.exitcode != 0:
-            raise RuntimeError(f"a shard failed with exit code {worker.exitcode}")
     begin, end = min(s for s, _ in spans), max(e for _, e in spans)
     return shards * n_per_shard / (end - begin)
 

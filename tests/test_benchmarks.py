@@ -99,3 +99,14 @@ def test_the_pipeline_benchmark_refuses_a_run_that_did_not_deliver_everything(
     monkeypatch.setattr(NotificationSystem, "run_until_idle", lambda self, **kw: 0)
     with pytest.raises(RuntimeError, match="0 of 50 notifications delivered"):
         bench_notification.run_pipeline("memory", 50)
+
+
+def test_a_failing_shard_is_reported_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import bench_notification
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise SystemExit(3)
+
+    monkeypatch.setattr(bench_notification, "run_pipeline", fail)
+    with pytest.raises(RuntimeError, match="a shard failed with exit code 3"):
+        bench_notification.run_sharded(2, 10)
