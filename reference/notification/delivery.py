@@ -57,6 +57,7 @@ from reference.notification.model import (
     StatusRecorder,
     queue_name,
 )
+from reference.notification.poison import PoisonWatch
 from reference.notification.providers import (
     NO_FAILURES,
     PROVIDER_CHAINS,
@@ -68,7 +69,6 @@ from reference.notification.pump import (
     MAX_DELIVERIES,
     VISIBILITY_TIMEOUT_S,
     DeliveryDeps,
-    PoisonWatch,
     ReplayMarks,
     RetryPump,
     TokenRemover,

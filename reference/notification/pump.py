@@ -7,8 +7,6 @@ again later, or it is dead-lettered. This module holds the two ways back::
     retry queue ── RetryPump.pump(now): due, and its dedupe key not done ──▶ notify.<channel>
     dead letters ── replay_dead_letters: fresh attempt budget (operator) ──▶ notify.<channel>
 
-plus :class:`PoisonWatch`, which logs and alerts the dead letters the queue makes by itself.
-
 and what they share with the workers: :class:`DeliveryDeps` (the queue, dedupe store, log,
 retry queue and replay marks every worker of every channel uses), :class:`ReplayMarks`,
 :func:`ensure_groups` (the worker group on every channel queue) and the log helper
@@ -56,7 +54,6 @@ from reference.core.errors import InvalidArgument
 from reference.notification.dedupe import IdempotencyRecord, IdempotencyStore
 from reference.notification.delayed import DelayedQueue
 from reference.notification.model import (
-    CHANNEL_QUEUES,
     WORKER_GROUP,
     Channel,
     Job,
@@ -66,15 +63,13 @@ from reference.notification.model import (
     queue_name,
 )
 from reference.notification.ratelimit import RateLimiter
-from reference.notification.retry import Alert, Alerts, RetryPolicy
-from reference.storage.ports import KeyValue, QueueStatistics, WorkQueue
-from reference.storage.queue_rules import EXHAUSTED
+from reference.notification.retry import Alerts, RetryPolicy
+from reference.storage.ports import KeyValue, WorkQueue
 
 __all__ = [
     "MAX_DELIVERIES",
     "VISIBILITY_TIMEOUT_S",
     "DeliveryDeps",
-    "PoisonWatch",
     "PumpStatistics",
     "ReplayMarks",
     "RetryPump",
@@ -256,70 +251,3 @@ def replay_dead_letters(
     for job in jobs.values():
         deps.recorder.record(StatusChange.for_job(job, Status.QUEUED, at))
     return replayed
-
-
-class PoisonWatch:
-    """Log and alert the dead letters the *queue* made: poison messages (독성 메시지).
-
-    A worker dead-letters a job itself when retries run out, and logs and alerts it then. The
-    queue dead-letters a message on its own when it was handed out ``max_deliveries`` times
-    and never acked: a body that crashes every worker that takes it, or workers that keep
-    dying. No worker lives to log that, so without this watch the notification would sit in
-    the dead-letter queue unlogged — lost, as far as the log can tell.
-
-    :meth:`sweep` looks at a channel's dead letters only when the queue's ``dead_lettered``
-    counter moved (the statistics it read stay in :attr:`last_statistics`). For each new
-    one whose effect is not settled (its dedupe key is not done: not sent, not stopped, not
-    dead-lettered by a worker) it logs ``dead_lettered`` with the queue's reason, marks the
-    key done and raises an alert. One whose effect *is* settled (a worker died after the
-    provider accepted) only raises a warning: nothing was lost, but a message keeps killing
-    workers. A body that is not a job is alerted as malformed.
-    """
-
-    __slots__ = ("_counts", "_deps", "_seen", "found", "last_statistics")
-
-    def __init__(self, deps: DeliveryDeps) -> None:
-        self._deps = deps
-        self._counts: dict[Channel, int] = {}
-        self._seen: set[tuple[Channel, str]] = set()
-        self.found = 0  # queue-made dead letters seen so far
-        #: each channel queue's statistics as the last sweep read them (empty before one)
-        self.last_statistics: dict[Channel, QueueStatistics] = {}
-
-    def sweep(self, now: float) -> int:
-        """Handle every new queue-made dead letter; return how many were found."""
-        d = self._deps
-        found = 0
-        for channel, qname in CHANNEL_QUEUES:
-            stats = self.last_statistics[channel] = d.queue.statistics(qname, WORKER_GROUP)
-            count = stats.dead_lettered
-            if self._counts.get(channel) == count:
-                continue
-            self._counts[channel] = count
-            for letter in d.queue.dead_letters(qname, WORKER_GROUP):
-                if (channel, letter.message_id) in self._seen:
-                    continue
-                self._seen.add((channel, letter.message_id))
-                if letter.reason.startswith(EXHAUSTED):
-                    found += 1
-                    self._log(channel, letter.message_id, letter.body, letter.reason, now)
-        self.found += found
-        return found
-
-    def _log(self, channel: Channel, message_id: str, body: str, reason: str,
-             now: float) -> None:
-        d = self._deps
-        try:
-            job = Job.from_json(body)
-        except InvalidArgument:
-            d.alerts.raise_alert(Alert(now, channel, "", f"malformed poison message "
-                                                         f"{message_id}: {reason}"))
-            return
-        why = f"poison message: {reason}"
-        if d.dedupe.is_done(job.dedupe_key, now):
-            d.alerts.raise_alert(Alert(now, channel, job.notification_id,
-                                       f"{why}; its effect was already settled", "warning"))
-            return
-        d.recorder.record(StatusChange.for_job(job, Status.DEAD_LETTERED, now, why))
-        d.dedupe.mark_done(job.dedupe_key, now, by=job.notification_id)
-        d.alerts.raise_alert(Alert(now, channel, job.notification_id, why))

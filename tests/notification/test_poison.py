@@ -13,16 +13,12 @@ from reference.notification.model import (
     Job,
     NotificationRequest,
     Status,
+    StatusChange,
     queue_name,
 )
+from reference.notification.poison import PoisonWatch
 from reference.notification.providers import FailureModel
-from reference.notification.pump import (
-    MAX_DELIVERIES,
-    DeliveryDeps,
-    PoisonWatch,
-    ReplayMarks,
-    ensure_groups,
-)
+from reference.notification.pump import MAX_DELIVERIES, DeliveryDeps, ReplayMarks, ensure_groups
 from reference.notification.system import NotificationSystem
 from reference.notification.tracking import NotificationLog
 from reference.storage import Store
@@ -132,3 +128,41 @@ def test_dead_letters_a_worker_made_are_not_logged_twice(store: Store, clock: Fa
     statuses = [c.status for c in system.log.history(nid)]
     assert statuses.count(Status.DEAD_LETTERED) + statuses.count(Status.SUPPRESSED) == 1
     assert system.delivery.poison.found == 0
+
+
+def test_a_replayed_poison_message_that_dies_again_is_logged_and_alerted_again(
+    store: Store, clock: FakeClock
+) -> None:
+    plan = CrashPlan()
+    for nth in range(1, 2 * MAX_DELIVERIES + 1):  # outlives the operator's replay too
+        plan.crash(CrashPoint.AFTER_CLAIM, nth=nth)
+    system = NotificationSystem.create(store, seed=3, failures="none", crash_plan=plan)
+    system.register_user("u1", email="u1@example.com")
+    system.publish_template("hello", title="Hello", body="Hi there")
+    receipt = system.client().send(
+        NotificationRequest("evt-1", "u1", "hello", channels=(Channel.EMAIL,)))
+    nid = receipt.entries[0].notification_id
+    system.run_until_idle()
+    assert system.delivery.replay_dead_letters(Channel.EMAIL) == 1
+    system.run_until_idle()
+    assert [c.status for c in system.log.history(nid)][2:] == [
+        Status.DEAD_LETTERED, Status.QUEUED, Status.DEAD_LETTERED]
+    assert [a.notification_id for a in system.delivery.alerts.alerts] == [nid, nid]
+    assert system.delivery.poison.found == 2
+
+
+def test_a_poisoned_duplicate_copy_leaves_the_log_as_suppressed(store: Store,
+                                                                 clock: FakeClock) -> None:
+    deps = _deps(store, clock)
+    ensure_groups(store.queue, visibility_timeout_s=1.0, max_deliveries=1)
+    copy = Job("n1", "evt-1", "u1", Channel.EMAIL, "u1@example.com", "Hi", "Hello",
+               Category.TRANSACTIONAL, False, accepted_at=clock.now())
+    for status in (Status.ACCEPTED, Status.QUEUED):
+        deps.recorder.record(StatusChange.for_job(copy, status, clock.now()))
+    deps.dedupe.mark_done(copy.dedupe_key, clock.now(), by="n2")  # its sibling was sent
+    _bury(store, clock, copy.to_json())
+    assert PoisonWatch(deps).sweep(clock.now()) == 1
+    last = deps.recorder.history("n1")[-1]  # type: ignore[attr-defined]
+    assert (last.status, last.reason) == (
+        Status.SUPPRESSED, "duplicate: evt-1|email|u1@example.com already settled by n2")
+    assert [a.severity for a in deps.alerts.alerts] == ["warning"]
