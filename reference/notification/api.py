@@ -100,9 +100,11 @@ from reference.notification.ratelimit import RateLimiterLike
 from reference.notification.settings import Decision, Defer, SettingsStore, Suppress, decide
 from reference.notification.templates import Rendered, Template, TemplateStore, render_template
 from reference.notification.validation import (
+    batch_items,
     check_content,
-    parse_batch,
+    note_request,
     parse_request,
+    request_from_fields,
     require_template_channels,
 )
 from reference.storage.ports import KeyValue, Timeline, WorkQueue
@@ -183,6 +185,14 @@ class APIStatistics:
     suppressed: int
     rate_limited: int
     released: int
+
+
+def _check_route(signed: SignedRequest, path: str) -> None:
+    """Refuse a request signed for another method or path than this endpoint's."""
+    if signed.method != "POST" or signed.path != path:
+        raise InvalidArgument(
+            f"{signed.method} {signed.path} is not this endpoint: expected POST {path}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,7 +360,8 @@ class NotificationAPI:
         Raises
         ------
         The same errors as :meth:`submit`; a request's own error carries a note naming its
-        index (``in requests[3]``). One bad request rejects the batch: nothing is written.
+        index and event id (``in requests[3] (event_id='evt-9')``). One bad request rejects the
+        batch: nothing is written.
         """
         return self._submit(signed, batch=True)
 
@@ -358,29 +369,31 @@ class NotificationAPI:
         now = self._clock.now()
         try:
             caller = self.verifier.check(signed, now)
-            requests = parse_batch(signed.body) if batch else (parse_request(signed.body),)
+            _check_route(signed, BATCH_API_PATH if batch else API_PATH)
+            items = batch_items(signed.body) if batch else [parse_request(signed.body)]
         except Exception:
-            self._counts["requests"] += 1
+            self._counts["requests"] += 1  # a body that cannot be read is one request
             self._counts["rejected"] += 1
             raise
-        self._counts["requests"] += len(requests)
+        self._counts["requests"] += len(items)
         templates: dict[str, Template] = {}  # one read per template name per call
         checked = []
         try:
-            for index, request in enumerate(requests):
+            for index, item in enumerate(items):
                 try:
-                    checked.append(self._check(request, now, templates))
+                    request = item if not batch else request_from_fields(item)
+                    checked.append((request, *self._check(request, now, templates)))
                 except LabError as exc:
                     if batch:
-                        exc.add_note(f"in requests[{index}] (event_id={request.event_id!r})")
+                        note_request(exc, index, item)
                     raise
             self.verifier.claim_nonce(caller, now)  # the first write
         except Exception:
-            self._counts["rejected"] += len(requests)
+            self._counts["rejected"] += len(items)
             raise
-        self._counts["accepted"] += len(requests)
+        self._counts["accepted"] += len(items)
         receipts = []
-        for request, (rendered, plans) in zip(requests, checked, strict=True):
+        for request, rendered, plans in checked:
             entries: list[ReceiptEntry] = []
             for plan in plans:
                 entries.extend(self._commit(plan, request, rendered.title, rendered.body, now))

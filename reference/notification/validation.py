@@ -76,14 +76,17 @@ __all__ = [
     "MAX_REQUEST_BODY_BYTES",
     "MAX_VARIABLES",
     "MessageTooLong",
+    "batch_items",
     "check_address",
     "check_content",
     "check_message",
     "encode_batch",
     "encode_request",
+    "note_request",
     "parse_batch",
     "parse_request",
     "provider_payload",
+    "request_from_fields",
     "require_template_channels",
     "validate_event_id",
     "validate_request",
@@ -266,8 +269,8 @@ def encode_batch(requests: Sequence[NotificationRequest]) -> str:
     return json.dumps({"requests": fields}, sort_keys=True, ensure_ascii=False)
 
 
-def _loads_object(body: object, limit_bytes: int, what: str) -> dict[str, Any]:
-    """``body`` (a JSON string of at most ``limit_bytes``) decoded to a dict."""
+def _loads_object(body: object, limit_bytes: int, what: str) -> tuple[dict[str, Any], int]:
+    """``body`` (a JSON string of at most ``limit_bytes``) decoded to a dict, and its size."""
     if not isinstance(body, str):
         raise InvalidArgument.bad_value("body", body, "a JSON string")
     size = len(body.encode("utf-8"))
@@ -279,11 +282,14 @@ def _loads_object(body: object, limit_bytes: int, what: str) -> dict[str, Any]:
         raise InvalidArgument(f"{what} is not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise InvalidArgument.bad_value("body", body[:80], "a JSON object")
-    return raw
+    return raw, size
 
 
-def _request_from_fields(raw: object) -> NotificationRequest:
-    """Validate one decoded request object (unknown fields are rejected)."""
+def request_from_fields(raw: object) -> NotificationRequest:
+    """Validate one decoded request object, as :func:`parse_request` does after decoding.
+
+    Unknown fields are rejected; see :func:`parse_request` for the fields.
+    """
     if not isinstance(raw, dict):
         raise InvalidArgument.bad_value("request", raw, "a JSON object")
     if not _FIELDS.issuperset(raw):
@@ -317,21 +323,30 @@ def parse_request(body: str) -> NotificationRequest:
         If it is not a JSON object, misses a required field, has an unknown one, or a field
         is invalid.
     """
-    return _request_from_fields(_loads_object(body, MAX_REQUEST_BODY_BYTES, "request body"))
+    raw, _ = _loads_object(body, MAX_REQUEST_BODY_BYTES, "request body")
+    return request_from_fields(raw)
 
 
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
 
 
+def note_request(error: BaseException, index: int, request: object) -> None:
+    """Add to ``error`` which request of a batch it is about (index, and event id if known)."""
+    event_id = (request.get("event_id") if isinstance(request, dict)
+                else getattr(request, "event_id", None))
+    known = f" (event_id={event_id!r})" if isinstance(event_id, str) else ""
+    error.add_note(f"in requests[{index}]{known}")
+
+
 def _each_request(items: Sequence[_In], convert: Callable[[_In], _Out]) -> list[_Out]:
-    """``convert`` applied to every request of a batch; the first error notes its index."""
+    """``convert`` applied to every request of a batch; the first error says which one."""
     converted = []
     for index, item in enumerate(items):
         try:
             converted.append(convert(item))
         except InvalidArgument as exc:
-            exc.add_note(f"in requests[{index}]")
+            note_request(exc, index, item)
             raise
     return converted
 
@@ -343,16 +358,49 @@ def _check_batch_size(count: int) -> None:
         )
 
 
-def parse_batch(body: str) -> tuple[NotificationRequest, ...]:
-    """Parse and validate a batch body: ``{"requests": [<request>, ...]}``, in order.
+def batch_items(body: str) -> list[Any]:
+    """The request objects of a batch body ``{"requests": [...]}``, decoded, not yet checked.
 
-    Each request is checked exactly as :func:`parse_request` checks one; the first bad one
-    rejects the whole batch, with a note naming its index (``in requests[3]``).
+    Checks what belongs to the body: its size, its shape, how many requests it holds, and
+    that no request on its own is over :data:`MAX_REQUEST_BODY_BYTES` (measured as compact
+    JSON), so a batch lets nothing through that a single call would refuse for its size.
 
     Raises
     ------
     PayloadTooLarge
-        If the body is over :data:`MAX_BATCH_BODY_BYTES`.
+        If the body is over :data:`MAX_BATCH_BODY_BYTES`, or one request over
+        :data:`MAX_REQUEST_BODY_BYTES`.
+    InvalidArgument
+        If the body is not ``{"requests": [...]}`` with 1..:data:`MAX_BATCH_REQUESTS`
+        requests.
+    """
+    raw, size = _loads_object(body, MAX_BATCH_BODY_BYTES, "batch body")
+    if set(raw) != {"requests"} or not isinstance(raw["requests"], list):
+        raise InvalidArgument.bad_value("body", body[:80], '{"requests": [...]}')
+    items: list[Any] = raw["requests"]
+    _check_batch_size(len(items))
+    if size > MAX_REQUEST_BODY_BYTES:  # else no request in it can be over the limit
+        for index, item in enumerate(items):
+            item_size = _json_bytes(item)
+            if item_size > MAX_REQUEST_BODY_BYTES:
+                error = PayloadTooLarge("request body", item_size, MAX_REQUEST_BODY_BYTES)
+                note_request(error, index, item)
+                raise error
+    return items
+
+
+def parse_batch(body: str) -> tuple[NotificationRequest, ...]:
+    """Parse and validate a batch body: ``{"requests": [<request>, ...]}``, in order.
+
+    :func:`batch_items`, then each request checked by :func:`request_from_fields`, as
+    :func:`parse_request` checks one; the first bad one rejects the whole batch, with a
+    note naming it (``in requests[3] (event_id='evt-9')``).
+
+    Raises
+    ------
+    PayloadTooLarge
+        If the body is over :data:`MAX_BATCH_BODY_BYTES`, or a request over
+        :data:`MAX_REQUEST_BODY_BYTES`.
     InvalidArgument
         If the body is not ``{"requests": [...]}`` with 1..:data:`MAX_BATCH_REQUESTS`
         requests, or a request is invalid.
@@ -367,14 +415,9 @@ def parse_batch(body: str) -> tuple[NotificationRequest, ...]:
     Traceback (most recent call last):
     ...
     reference.core.errors.InvalidArgument: missing required fields ['template']
-    in requests[0]
+    in requests[0] (event_id='evt-1')
     """
-    raw = _loads_object(body, MAX_BATCH_BODY_BYTES, "batch body")
-    if set(raw) != {"requests"} or not isinstance(raw["requests"], list):
-        raise InvalidArgument.bad_value("body", body[:80], '{"requests": [...]}')
-    items = raw["requests"]
-    _check_batch_size(len(items))
-    return tuple(_each_request(items, _request_from_fields))
+    return tuple(_each_request(batch_items(body), request_from_fields))
 
 
 def require_template_channels(template: Template, channels: tuple[Channel, ...]) -> None:
