@@ -98,6 +98,8 @@ def check_time(name: str, value: object, expected: str = "a finite time in secon
     ...
     reference.core.errors.InvalidArgument: now=inf is invalid: expected a finite time in seconds
     """
+    if type(value) is float and math.isfinite(value):  # the common case, decided at once
+        return value
     if not is_finite(value):
         raise InvalidArgument.bad_value(name, value, expected)
     return float(value)

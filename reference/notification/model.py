@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
 
-from reference.core.checks import check_time
 from reference.core.errors import InvalidArgument
 
 __all__ = [
@@ -50,7 +49,6 @@ __all__ = [
     "StatusChange",
     "StatusRecorder",
     "UserId",
-    "check_at",
     "queue_name",
 ]
 
@@ -157,9 +155,8 @@ class Job:
         """Serialise for a work queue (the queue stores strings).
 
         The body is a JSON array, the fields in declaration order after a format tag
-        (:data:`JOB_FORMAT`): half the bytes of an object with named keys, half the cost to
-        write and two thirds to read, and the tag lets a reader refuse (or translate) a body
-        written in another layout.
+        (:data:`JOB_FORMAT`): about half the bytes of an object with named keys, and cheaper
+        to write and read; the tag lets a reader refuse a body written in another layout.
 
         Examples
         --------
@@ -178,16 +175,10 @@ class Job:
 
     @classmethod
     def from_json(cls, text: str) -> Job:
-        """Inverse of :meth:`to_json`; a malformed body raises InvalidArgument.
-
-        A JSON object with the field names as keys (the layout before :data:`JOB_FORMAT`)
-        is still read, so bodies queued before an upgrade are not dead-lettered.
-        """
+        """Inverse of :meth:`to_json`; a malformed body (or another layout) raises
+        InvalidArgument."""
         try:
             raw = _decode(text)
-            if isinstance(raw, dict):
-                raw = [JOB_FORMAT, *(raw[name] if default is None else raw.get(name, default)
-                                     for name, default in _LEGACY_FIELDS)]
             if not isinstance(raw, list) or not raw or raw[0] != JOB_FORMAT:
                 raise ValueError(f"not a {JOB_FORMAT!r} array")
             (_, notification_id, event_id, user_id, channel, address, title, body, category,
@@ -212,7 +203,7 @@ _RAW_DECODE = json.JSONDecoder().raw_decode
 
 
 def _decode(text: str) -> Any:
-    """``json.loads(text)``, at half the cost for a body with nothing around the JSON value
+    """``json.loads(text)``, cheaper for a body with nothing around the JSON value
     (every body :meth:`Job.to_json` writes).
 
     ``raw_decode`` parses the value at the start and says where it ended; when that is the
@@ -242,37 +233,9 @@ def _member(kind: type[_E], members: Mapping[str, _E], value: object) -> _E:
     return kind(value) if found is None else found
 
 
-#: The older object layout, field by field: None marks a required field, else its default.
-_LEGACY_FIELDS: tuple[tuple[str, object], ...] = (
-    ("notification_id", None), ("event_id", None), ("user_id", None), ("channel", None),
-    ("address", None), ("title", None), ("body", None), ("category", None),
-    ("critical", None), ("accepted_at", None), ("template", ""), ("attempt", 1),
-    ("provider_index", 0), ("ambiguous", False),
-)
 
 
 WORKER_GROUP = "workers"  # the consumer group every channel's workers share
-
-
-def check_at(name: str, value: object) -> float:
-    """:func:`~reference.core.checks.check_time` with its common case decided inline.
-
-    Every call on the delivery path (a send, a decision, a log record, a dedupe read) checks
-    the time it is given; nearly always it is a finite float, which is returned as it is.
-    Anything else gets the full check, and its error.
-
-    Examples
-    --------
-    >>> check_at("now", 12.5), check_at("now", 3)
-    (12.5, 3.0)
-    >>> check_at("now", float("inf"))
-    Traceback (most recent call last):
-    ...
-    reference.core.errors.InvalidArgument: now=inf is invalid: expected a finite time in seconds
-    """
-    if type(value) is float and value - value == 0.0:  # finite: inf - inf and nan - nan are nan
-        return value
-    return check_time(name, value)
 
 
 def queue_name(channel: Channel) -> str:

@@ -55,6 +55,7 @@ from reference.core.checks import (
     check_int,
     check_positive_seconds,
     check_probability,
+    check_time,
     is_finite,
 )
 from reference.core.errors import InvalidArgument
@@ -64,7 +65,6 @@ from reference.notification.model import (
     SMS_BODY_LIMIT_CHARS,
     Channel,
     Job,
-    check_at,
 )
 
 __all__ = [
@@ -385,7 +385,7 @@ class SimulatedProvider:
         if not isinstance(idempotency_key, str) or not idempotency_key:
             raise InvalidArgument.bad_value("idempotency_key", idempotency_key,
                                             "a non-empty string")
-        check_at("now", now)
+        check_time("now", now)
         f = self.failures
         latency = f.latency_median_s * math.exp(f.latency_sigma * self._rng.gauss(0.0, 1.0))
         draw = self._rng.random()
@@ -437,7 +437,7 @@ class SimulatedProvider:
         A receipt that is due but not ready (its sender has not recorded ``sent`` yet)
         stays pending for a later call.
         """
-        check_at("now", now)
+        check_time("now", now)
         end = bisect_right(self._pending, now, key=_due_at)  # the due ones are a prefix
         if not end:
             return []

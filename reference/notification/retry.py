@@ -64,14 +64,13 @@ from dataclasses import dataclass
 from random import Random
 from typing import Literal
 
-from reference.core.checks import check_int, check_positive_seconds
+from reference.core.checks import check_int, check_positive_seconds, check_time
 from reference.core.errors import InvalidArgument
 from reference.notification.model import (
     RETRY_MAX_ATTEMPTS,
     RETRY_TOTAL_BUDGET_S,
     Channel,
     Job,
-    check_at,
 )
 from reference.notification.providers import ADDRESS_CODES, ProviderResult
 
@@ -228,7 +227,7 @@ def decide(
         raise InvalidArgument.bad_value("result", result, "a ProviderResult")
     if not isinstance(policy, RetryPolicy):
         raise InvalidArgument.bad_value("policy", policy, "a RetryPolicy")
-    check_at("now", now)
+    check_time("now", now)
     check_int("providers", providers, 1)
     attempt, index = job.attempt, job.provider_index
     if result.outcome == "accepted":

@@ -67,7 +67,7 @@ from types import MappingProxyType
 
 from reference.core.checks import check_time
 from reference.core.errors import Conflict, InvalidArgument, NotFound
-from reference.notification.model import Channel, Status, StatusChange, check_at
+from reference.notification.model import Channel, Status, StatusChange
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -230,7 +230,7 @@ class NotificationLog:
             raise InvalidArgument.bad_value("notification_id", nid, "a non-empty string")
         if not isinstance(status, Status):
             raise InvalidArgument.bad_value("status", status, "a Status")
-        check_at("at", change.at)
+        check_time("at", change.at)
         if status in REASON_REQUIRED and not change.reason:
             raise InvalidArgument.bad_value(
                 "reason", change.reason, f"a non-empty reason for status {status.value}"

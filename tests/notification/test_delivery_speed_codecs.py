@@ -19,7 +19,7 @@ from reference.core.errors import InvalidArgument
 from reference.notification.dedupe import IdempotencyRecord, IdempotencyStore, _encode
 from reference.notification.model import JOB_FORMAT, Category, Channel, Job
 from reference.notification.providers import NO_FAILURES, SimulatedProvider
-from reference.storage import Store, connect
+from reference.storage import connect
 
 KEY = "evt-1|email|a@example.com"
 FAST = settings(max_examples=60, deadline=None)
@@ -49,21 +49,6 @@ def test_a_job_survives_the_queue_encoding_whatever_its_text(job: Job) -> None:
     body = job.to_json()
     assert json.loads(body)[0] == JOB_FORMAT
     assert Job.from_json(body) == job
-
-
-def test_a_job_queued_in_the_older_object_layout_is_still_read() -> None:
-    job = Job("n1", "evt-1", "u1", Channel.SMS, "+15550100", "Hi", "code 1234",
-              Category.SECURITY, True, accepted_at=12.5, template="otp", attempt=3,
-              provider_index=1, ambiguous=True)
-    fields = ("notification_id", "event_id", "user_id", "channel", "address", "title", "body",
-              "category", "critical", "accepted_at", "template", "attempt", "provider_index",
-              "ambiguous")
-    old = {name: getattr(job, name) for name in fields}
-    assert Job.from_json(json.dumps(old, sort_keys=True)) == job
-    required = {name: old[name] for name in fields[:10]}  # the optional ones defaulted
-    assert Job.from_json(json.dumps(required)) == Job(
-        "n1", "evt-1", "u1", Channel.SMS, "+15550100", "Hi", "code 1234", Category.SECURITY,
-        True, accepted_at=12.5)
 
 
 @pytest.mark.parametrize("body", [
@@ -107,18 +92,6 @@ def test_any_provider_token_and_settler_name_survive_the_record_encoding(
     seen.mark_done(KEY, 4.0, by=by)
     assert seen.get(KEY, 5.0) == IdempotencyRecord(KEY, 1.0, 4.0, done_by=by,
                                                    pinned_to=provider)
-
-
-def test_a_dedupe_record_in_the_older_object_layout_is_still_read(store: Store) -> None:
-    seen = IdempotencyStore(store.kv, window_s=100.0)
-    store.kv.set("idem:delivery:{" + KEY + "}", json.dumps(
-        {"first_seen_us": 10_000_000, "pinned_to": "apns", "pin_token": "m1#1"},
-        sort_keys=True))
-    assert seen.get(KEY, 11.0) == IdempotencyRecord(KEY, 10.0, None, pinned_to="apns")
-    assert not seen.claim(KEY, 12.0)
-    seen.mark_done(KEY, 13.0, by="n1")
-    assert seen.get(KEY, 14.0) == IdempotencyRecord(KEY, 10.0, 13.0, "n1", "apns")
-    assert not seen.is_done(KEY, 110.0)  # the window still counts from the old first-seen
 
 
 @pytest.mark.parametrize("state", ["absent", "claimed", "pinned", "done", "expired"])
