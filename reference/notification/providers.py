@@ -225,7 +225,11 @@ class Provider(Protocol):
         self, now: float, *, ready: Callable[[DeliveryReceipt], bool] | None = None
     ) -> list[DeliveryReceipt]: ...
 
-    def pending_receipts(self) -> Iterator[DeliveryReceipt]: ...
+    def pending_receipts(self) -> Iterator[DeliveryReceipt]:
+        """The receipts still to report, **earliest due first**, none removed (the system's
+        run loop stops at the first one that is ready, so the order is part of the
+        contract)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
