@@ -134,3 +134,33 @@ def test_a_long_crash_plan_is_asked_in_constant_time() -> None:
             plan.crash(CrashPoint.AFTER_SEND, nth=nth)
     fired = sum(plan.should_crash(CrashPoint.AFTER_SEND, f"n{i}") for i in range(20_000))
     assert 800 < fired < 1200  # 20,000 arrivals against ~10,000 rules: instant, not minutes
+
+
+def _receipt_run(tick_s: float) -> tuple[int, list[tuple[str, str, float]], float]:
+    from reference.core.clock import FakeClock
+    from reference.notification.model import Channel, NotificationRequest
+    from reference.notification.system import NotificationSystem
+    from reference.storage import connect
+
+    clock = FakeClock(start=1_767_225_600.0)
+    system = NotificationSystem.create(connect("memory", clock=clock), seed=5,
+                                       failures="none", batch_size=50)
+    system.publish_template("t", title="T", body="Hi ${name}")
+    for i in range(30):
+        system.register_user(f"u{i}", email=f"u{i}@example.com")
+    system.client().send_batch([
+        NotificationRequest(f"evt-{i}", f"u{i}", "t", {"name": str(i)}, channels=(Channel.EMAIL,))
+        for i in range(30)])
+    steps = system.run_until_idle(tick_s=tick_s)
+    history = [(nid, change.status.value, change.at)
+               for nid in system.log for change in system.log.history(nid)]
+    return steps, history, clock.now()
+
+
+def test_receipts_due_within_a_tick_are_reported_in_one_step_each_at_its_own_time() -> None:
+    fine_steps, fine, fine_end = _receipt_run(tick_s=1e-3)  # about one step per receipt
+    steps, coarse, end = _receipt_run(tick_s=1.0)
+    assert coarse == fine  # every status, each at its own time
+    assert [status for _, status, _ in coarse].count("delivered") == 30
+    assert abs(end - fine_end) <= 1e-6  # the clock ends on the last receipt either way
+    assert steps < fine_steps / 5
