@@ -373,9 +373,7 @@ class IdempotencyStore:
 
     def is_done(self, key: str, now: float) -> bool:
         """True if ``key`` was marked done within the window that is live at ``now``."""
-        key = _check_key(key)
-        fields = self._load(key, _to_us(now))
-        return fields is not None and fields[_DONE_AT] is not None
+        return self.settlement(key, now)[0]
 
     def settlement(self, key: str, now: float) -> tuple[bool, str | None]:
         """Whether ``key`` is done within the window live at ``now``, and who settled it:

@@ -80,6 +80,11 @@ def _deps(store: Store, clock: FakeClock) -> DeliveryDeps:
                         replays=ReplayMarks(store.kv), clock=clock)
 
 
+def _email_job(clock: FakeClock) -> Job:
+    return Job("n1", "evt-1", "u1", Channel.EMAIL, "u1@example.com", "Hi", "Hello",
+               Category.TRANSACTIONAL, False, accepted_at=clock.now())
+
+
 def _bury(store: Store, clock: FakeClock, body: str) -> None:
     """Publish ``body`` and let it time out after its only allowed delivery."""
     qname = queue_name(Channel.EMAIL)
@@ -93,8 +98,7 @@ def test_a_poison_message_whose_effect_was_settled_only_warns(store: Store,
                                                                clock: FakeClock) -> None:
     deps = _deps(store, clock)
     ensure_groups(store.queue, visibility_timeout_s=1.0, max_deliveries=1)
-    job = Job("n1", "evt-1", "u1", Channel.EMAIL, "u1@example.com", "Hi", "Hello",
-              Category.TRANSACTIONAL, False, accepted_at=clock.now())
+    job = _email_job(clock)
     deps.dedupe.mark_done(job.dedupe_key, clock.now(), by="n1")  # sent before the crashes
     _bury(store, clock, job.to_json())
     watch = PoisonWatch(deps)
@@ -155,8 +159,7 @@ def test_a_poisoned_duplicate_copy_leaves_the_log_as_suppressed(store: Store,
                                                                  clock: FakeClock) -> None:
     deps = _deps(store, clock)
     ensure_groups(store.queue, visibility_timeout_s=1.0, max_deliveries=1)
-    copy = Job("n1", "evt-1", "u1", Channel.EMAIL, "u1@example.com", "Hi", "Hello",
-               Category.TRANSACTIONAL, False, accepted_at=clock.now())
+    copy = _email_job(clock)
     for status in (Status.ACCEPTED, Status.QUEUED):
         deps.recorder.record(StatusChange.for_job(copy, status, clock.now()))
     deps.dedupe.mark_done(copy.dedupe_key, clock.now(), by="n2")  # its sibling was sent
