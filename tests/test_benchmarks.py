@@ -64,6 +64,7 @@ def test_notification_suite_reports_the_pipeline_against_its_target_and_backends
                  "memory: intake only (batch call → queued)",
                  "memory: delivery only (queue → provider → log)",
                  "memory: caller: encode + sign batch calls",
+                 "memory: floor (job, its JSON, 4 log lines only)",
                  "fakeredis: notification pipeline (end to end)"):
         assert name in printed
     assert "x target 50,000/s" in printed
@@ -84,6 +85,10 @@ def test_notification_suite_reports_the_pipeline_against_its_target_and_backends
     assert fake.vs_baseline == pytest.approx(fake.ops_per_s / pipeline.ops_per_s)
     assert intake.vs_baseline == pytest.approx(intake.ops_per_s / pipeline.ops_per_s)
     assert single.vs_baseline == pytest.approx(single.ops_per_s / pipeline.ops_per_s)
+    floor = figures["memory: floor (job, its JSON, 4 log lines only)"]
+    assert floor.vs_baseline == pytest.approx(floor.ops_per_s / 50_000)
+    assert floor.ops_per_s > pipeline.ops_per_s  # a part costs less than the whole
+    assert "µs of the target's 20 µs for everything else" in floor.note
     sharded = [f for name, f in figures.items() if "processes (sharded by user)" in name]
     for figure in sharded:  # one per core, when the machine has more than one
         assert figure.vs_baseline == pytest.approx(figure.ops_per_s / 50_000)
