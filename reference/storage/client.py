@@ -109,6 +109,8 @@ def lab_error(err: redis.RedisError, args: tuple[Any, ...]) -> LabError:
     """The lab error for a Redis error raised by the command ``args``."""
     name = str(args[0]).upper() if args else "command"
     key = args[1] if len(args) > 1 else None
+    if name in ("EVAL", "EVALSHA"):  # EVAL script numkeys key ...: name the key, not the script
+        key = args[3] if len(args) > 3 and str(args[2]) != "0" else None
     where = f"{name} {key!r}" if key is not None else name
     text = str(err)
     if isinstance(err, (redis.ConnectionError, redis.TimeoutError)):

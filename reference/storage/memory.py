@@ -143,6 +143,23 @@ class MemoryKeyValue:
         data[key] = value
         return True
 
+    def compare_and_set(self, key: str, expected: str | None, value: str) -> bool:
+        if type(key) is not str or not key:
+            check_key("key", key)
+        if expected is not None and type(expected) is not str:
+            check_str("expected", expected)
+        if type(value) is not str:
+            check_str("value", value)
+        data = self._space.data
+        with self._space.lock:
+            current = data.get(key)
+            if current is not None and not isinstance(current, str):
+                raise _wrong_type(key, current, str)
+            if current != expected:
+                return False
+            data[key] = value
+        return True
+
     def delete(self, *keys: str) -> int:
         return sum(self._space.data.pop(key, None) is not None for key in check_keys("key", keys))
 

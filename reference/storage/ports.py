@@ -5,8 +5,9 @@ Five ports, each with one contract suite (``tests/storage/``) run against every 
 ========== ================================================== ============================
 port       what it is for                                     Redis structure underneath
 ========== ================================================== ============================
-KeyValue   strings and hashes: user settings, contact info,   STRING, HASH
-           idempotency keys (``set(..., if_absent=True)``)
+KeyValue   strings and hashes: user settings, contact info,   STRING, HASH (compare-and-set:
+           idempotency keys (``set(..., if_absent=True)``,     a Lua script, one round trip)
+           ``compare_and_set``)
 Timeline   a sorted set: feeds, message history, due times     ZSET
 Counter    atomic counters: local sequences, rate windows      INCRBY on a STRING
 WorkQueue  consumer groups, ack, redelivery after a            STREAM + our own bookkeeping
@@ -57,6 +58,17 @@ class KeyValue(Protocol):
         """Store ``value``; with ``if_absent`` only when the key is new (SET NX).
 
         Returns True if the value was written.
+        """
+        ...
+
+    def compare_and_set(self, key: str, expected: str | None, value: str) -> bool:
+        """Store ``value`` only if ``key`` holds ``expected`` (None: only if it is absent),
+        as one atomic step; return True if the value was written.
+
+        The safe way to read, decide and write one key while others may write it too: read,
+        decide, then ``compare_and_set`` against what was read; False means another writer
+        got in between, so read again and decide again (optimistic concurrency).
+        A key holding a hash is a Conflict (WRONGTYPE), as for :meth:`get`.
         """
         ...
 

@@ -2,6 +2,8 @@
 
 Each port method is one Redis command (a pub/sub subscription waits for the server's
 confirmation, so a message published right after ``subscribe`` returns is received).
+``compare_and_set`` is one ``EVAL`` of a small Lua script: Redis runs a script without
+interleaving any other client's command, so its GET-compare-SET is one atomic step.
 Every key is prefixed with the store's namespace (``lab:feed:{42}``); the hash tag the
 caller put in the key still decides the Redis Cluster slot.
 
@@ -48,6 +50,7 @@ from reference.storage.checks import (
 from reference.storage.client import LabRedis, lab_error
 
 __all__ = [
+    "COMPARE_AND_SET_LUA",
     "CONFIRM_TIMEOUT_S",
     "RedisCounter",
     "RedisKeyValue",
@@ -80,8 +83,22 @@ class _Prefixed:
         return self._prefix + check_key("key", key)
 
 
+#: GET, compare, SET inside the server. ARGV: "1" and the expected value, or "0" (expect the
+#: key absent); then the new value. Returns 1 if written, 0 if the key held something else.
+COMPARE_AND_SET_LUA = """\
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '0' then
+  if current then return 0 end
+elseif current ~= ARGV[2] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[3])
+return 1"""
+
+
 class RedisKeyValue(_Prefixed):
-    """Strings (GET/SET [NX]/DEL) and hashes (HSET/HGET/HGETALL/HDEL): one command each."""
+    """Strings (GET/SET [NX]/DEL) and hashes (HSET/HGET/HGETALL/HDEL): one command each;
+    ``compare_and_set`` is one EVAL of :data:`COMPARE_AND_SET_LUA`."""
 
     __slots__ = ()
 
@@ -93,6 +110,15 @@ class RedisKeyValue(_Prefixed):
         full = self._key(key)
         check_str("value", value)
         return bool(self._client.set(full, value, nx=if_absent))
+
+    def compare_and_set(self, key: str, expected: str | None, value: str) -> bool:
+        full = self._key(key)
+        check_str("value", value)
+        if expected is None:
+            args = ("0", "", value)
+        else:
+            args = ("1", check_str("expected", expected), value)
+        return bool(self._client.eval(COMPARE_AND_SET_LUA, 1, full, *args))
 
     def delete(self, *keys: str) -> int:
         if not keys:

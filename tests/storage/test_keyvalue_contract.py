@@ -147,3 +147,71 @@ def test_str_subclasses_are_plain_strings_to_every_operation(store: Store) -> No
     store.kv.hset(_Text("h:{1}"), {_Text("f"): _Text("v")})
     assert store.kv.hget(_Text("h:{1}"), _Text("f")) == "v"
     assert store.kv.hgetall(_Text("h:{1}")) == {"f": "v"}
+
+
+# ── compare-and-set ────────────────────────────────────────────────────────────────────────
+
+
+def test_compare_and_set_with_none_writes_only_an_absent_key(store: Store) -> None:
+    assert store.kv.compare_and_set("idem:{n1}", None, "first") is True
+    assert store.kv.compare_and_set("idem:{n1}", None, "second") is False
+    assert store.kv.get("idem:{n1}") == "first"
+
+
+def test_compare_and_set_writes_only_over_the_expected_value(store: Store) -> None:
+    store.kv.set("idem:{n1}", "v1")
+    assert store.kv.compare_and_set("idem:{n1}", "v0", "v2") is False  # someone else's value
+    assert store.kv.get("idem:{n1}") == "v1"
+    assert store.kv.compare_and_set("idem:{n1}", "v1", "v2") is True
+    assert store.kv.get("idem:{n1}") == "v2"
+    assert store.kv.compare_and_set("idem:{n1}", "v1", "v3") is False  # v1 is gone now
+    assert store.kv.get("idem:{n1}") == "v2"
+
+
+def test_compare_and_set_tells_the_empty_string_from_an_absent_key(store: Store) -> None:
+    assert store.kv.compare_and_set("k:{1}", "", "x") is False  # absent is not ""
+    assert store.kv.get("k:{1}") is None
+    store.kv.set("k:{1}", "")
+    assert store.kv.compare_and_set("k:{1}", None, "x") is False  # "" is present
+    assert store.kv.compare_and_set("k:{1}", "", "x") is True
+    assert store.kv.get("k:{1}") == "x"
+
+
+def test_a_read_decide_write_loses_to_a_write_in_between_and_wins_on_a_fresh_read(
+    store: Store,
+) -> None:
+    seen = store.kv.get("counter:{1}")
+    store.kv.set("counter:{1}", "7")  # another writer, between our read and our write
+    assert store.kv.compare_and_set("counter:{1}", seen, "1") is False
+    fresh = store.kv.get("counter:{1}")
+    assert store.kv.compare_and_set("counter:{1}", fresh, str(int(fresh or "0") + 1)) is True
+    assert store.kv.get("counter:{1}") == "8"
+
+
+def test_compare_and_set_on_a_hash_is_a_conflict_and_leaves_it(store: Store) -> None:
+    store.kv.hset("h:{1}", {"f": "v"})
+    with pytest.raises(Conflict, match="WRONGTYPE"):
+        store.kv.compare_and_set("h:{1}", None, "x")
+    with pytest.raises(Conflict, match=r"WRONGTYPE"):
+        store.kv.compare_and_set("h:{1}", "v", "x")
+    assert store.kv.hgetall("h:{1}") == {"f": "v"}
+
+
+@pytest.mark.parametrize(
+    ("key", "expected", "value", "named"),
+    [("", None, "x", "key"), (7, None, "x", "key"), ("k:{1}", None, 5, "value"),
+     ("k:{1}", 5, "x", "expected"), ("k:{1}", b"v", "x", "expected")],
+)
+def test_compare_and_set_refuses_bad_arguments_and_writes_nothing(
+    store: Store, key: object, expected: object, value: object, named: str
+) -> None:
+    store.kv.set("k:{1}", "v")
+    with pytest.raises(InvalidArgument, match=named):
+        store.kv.compare_and_set(key, expected, value)  # type: ignore[arg-type]
+    assert store.kv.get("k:{1}") == "v"
+
+
+def test_compare_and_set_takes_str_subclasses_as_plain_strings(store: Store) -> None:
+    store.kv.set("s:{1}", "v")
+    assert store.kv.compare_and_set(_Text("s:{1}"), _Text("v"), _Text("w")) is True
+    assert store.kv.get("s:{1}") == "w"

@@ -2,44 +2,19 @@
 
 Threads share one store (one connection pool), as worker threads of one process would.
 The memory backend serves one thread (simulations and trio run single-threaded), so these
-tests cover the Redis backends only.
+tests cover the Redis backends only (``redis_store``, in ``conftest.py``).
 """
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
-from collections.abc import Iterator
-
-import pytest
 
 from reference.core.clock import FakeClock
-from reference.storage import Delivery, Store, connect
+from reference.storage import Delivery, Store
 
 Q, G = "jobs", "workers"
 MESSAGES_N = 40
 THREADS_N = 4
-
-
-@pytest.fixture(
-    params=[
-        "fakeredis",
-        pytest.param(
-            "redis",
-            marks=pytest.mark.skipif(
-                not os.environ.get("REDIS_URL"),
-                reason="REDIS_URL is not set: the real-Redis leg runs in CI",
-            ),
-        ),
-    ]
-)
-def redis_store(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[Store]:
-    with connect(request.param, clock=clock, namespace=f"cc-{uuid.uuid4().hex[:8]}") as store:
-        try:
-            yield store
-        finally:
-            store.flush()
 
 
 def consume_concurrently(store: Store) -> list[Delivery]:

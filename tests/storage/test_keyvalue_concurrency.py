@@ -1,0 +1,59 @@
+"""Compare-and-set under concurrent writers: read, decide, compare-and-set, retry on a loss.
+
+Threads share one store (one connection pool), as worker threads of one process would, on
+every backend (the memory backend takes its keyspace lock for the step). A
+short thread switch interval makes a switch between a read and the write that follows it
+common, so a compare-and-set that did not compare would lose increments here.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from reference.storage import Store
+
+THREADS_N = 4
+INCREMENTS_N = 250
+
+
+@pytest.fixture
+def frequent_switches() -> Iterator[None]:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
+def increment_concurrently(store: Store, key: str) -> None:
+    """THREADS_N threads each add 1 to ``key`` INCREMENTS_N times, retrying lost races."""
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for _ in range(INCREMENTS_N):
+                while True:
+                    seen = store.kv.get(key)
+                    if store.kv.compare_and_set(key, seen, str(int(seen or "0") + 1)):
+                        break
+                    # another thread wrote in between: read again
+        except BaseException as err:  # surfaced in the main thread below
+            errors.append(err)
+
+    threads = [threading.Thread(target=worker) for _ in range(THREADS_N)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+@pytest.mark.usefixtures("frequent_switches")
+def test_concurrent_read_decide_compare_and_set_loses_no_increment(store: Store) -> None:
+    increment_concurrently(store, "counter:{1}")
+    assert store.kv.get("counter:{1}") == str(THREADS_N * INCREMENTS_N)
