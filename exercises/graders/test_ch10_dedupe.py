@@ -44,6 +44,10 @@ class RecordingKV:
         self.writes.append(("set", key))
         return self._kv.set(key, value, if_absent=if_absent)  # type: ignore[no-any-return]
 
+    def compare_and_set(self, key: str, expected: str | None, value: str) -> bool:
+        self.writes.append(("compare_and_set", key))
+        return self._kv.compare_and_set(key, expected, value)  # type: ignore[no-any-return]
+
     def delete(self, *keys: str) -> int:
         self.writes.append(("delete", *keys))
         return self._kv.delete(*keys)  # type: ignore[no-any-return]

@@ -15,9 +15,9 @@ out is the one real providers offer: an **idempotency key** (``Job.dedupe_key``:
 channel, address) sent with every request, honoured by the provider for 24 h. So the
 protocol is:
 
-* ``claim(key, now)``: first claim wins (``SET NX``) and stores the first-seen time; a
-  ``False`` tells the caller this effect was seen before (a redelivery, a retry or a
-  duplicate). The intake side can use it to drop duplicate *requests* outright.
+* ``claim(key, now)``: first claim wins (written only if the key is absent) and stores the
+  first-seen time; a ``False`` tells the caller this effect was seen before (a redelivery, a
+  retry or a duplicate). The intake side can use it to drop duplicate *requests* outright.
 * a worker never skips on a lost claim alone: it sends again **with the same key**, and the
   provider collapses the second request into the first effect;
 * ``mark_done(key, now)`` after the provider accepted (and the log says ``sent``), or after
@@ -30,6 +30,12 @@ The effect is then exactly once per (event, channel, address) within the window,
 window is ours: the record holds the first-seen time and expiry is decided on the injected
 clock (``now >= first_seen + window_s``), never by a Redis TTL. ``release(key)`` forgets a
 key, so an operator's replay of a dead letter can send again.
+
+Several workers share the store, so every change is a read, a decision and a
+**compare-and-set** against what was read (:meth:`KeyValue.compare_and_set`: one Lua
+``EVAL`` on Redis). If another worker wrote the record in between, the write is refused and
+the step reads again and decides again: no worker's claim, pin or done mark is ever
+overwritten by a decision taken on a stale read.
 
 Examples
 --------
@@ -53,17 +59,23 @@ IdempotencyStatistics(claims=2, first_claims=1, repeat_claims=1, done=1, expired
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import Any, TypeVar
 
 from reference.core.checks import check_positive_seconds, check_time
 from reference.core.clock import US_PER_S
-from reference.core.errors import InvalidArgument
+from reference.core.errors import Conflict, InvalidArgument
 from reference.notification.model import IDEMPOTENCY_WINDOW_S
 from reference.storage.ports import KeyValue
 
-__all__ = ["IdempotencyRecord", "IdempotencyStatistics", "IdempotencyStore"]
+__all__ = ["MAX_RACES", "IdempotencyRecord", "IdempotencyStatistics", "IdempotencyStore"]
+
+#: How many times in a row one change may find the record rewritten under it before giving up
+#: (each loss means another worker's change went through: progress, not a livelock).
+MAX_RACES = 16
+_T = TypeVar("_T")
 
 
 
@@ -159,19 +171,20 @@ class IdempotencyStore:
 
     Notes
     -----
-    Every call is one GET plus at most one SET: O(1). A worker enters a job with
-    :meth:`check_and_claim` (the record and the claim in one GET), pins it, and marks it
-    done: three GETs and three SETs per delivered job. The record is a positional array,
-    not an object with named keys: fewer bytes, cheaper to write and to read. Each call
-    reads the record afresh (another worker may have changed it), but the store remembers
-    the last record it wrote: when the GET returns that same string, as it does when a
-    worker claims, pins and marks one key in a row, its fields are known without decoding.
+    Every call is one GET plus at most one compare-and-set: O(1), more only when another
+    worker wrote the record in between (then the call reads and decides again). A worker
+    enters a job with :meth:`check_and_claim` (the record and the claim in one GET), pins
+    it, and marks it done: three GETs and three compare-and-sets per delivered job. The
+    record is a positional array, not an object with named keys: fewer bytes, cheaper to
+    write and to read. Each call reads the record afresh (another worker may have changed
+    it), but the store remembers the last record it wrote: when the GET returns that same
+    string, as it does when a worker claims, pins and marks one key in a row, its fields are
+    known without decoding.
 
-    The expired-record takeover (delete, then ``SET NX``) is not atomic across processes;
-    on a shared Redis two claimers racing on an *expired* key could both win (a Lua
-    compare-and-set would close it). Expired records are replaced when touched; without a
-    TTL, untouched ones stay (storage hygiene would add a Redis TTL well beyond the window,
-    never used for the decision).
+    Claiming an *expired* record replaces it with a compare-and-set against the expired
+    string, so of two claimers racing on it exactly one wins. Expired records are replaced
+    when touched; without a TTL, untouched ones stay (storage hygiene would add a Redis TTL
+    well beyond the window, never used for the decision).
     """
 
     __slots__ = ("_claims", "_done", "_first", "_kv", "_name", "_repeat", "_takeovers",
@@ -215,17 +228,40 @@ class IdempotencyStore:
             return None
         return fields
 
-    def _write(self, kv_key: str, fields: _Fields, *, if_absent: bool = False) -> bool:
-        """SET the record (``SET NX`` with ``if_absent``); True if written.
+    def _write(self, kv_key: str, fields: _Fields, *, over: str | None) -> bool:
+        """Write the record if the key still holds ``over`` (the string read; None: absent);
+        True if written.
 
         ``fields`` is remembered with the string written (the caller leaves it alone after),
         so reading that string back costs a copy of the list, not a decode.
         """
         raw = _encode(fields)
-        written = self._kv.set(kv_key, raw, if_absent=if_absent)
+        written = self._kv.compare_and_set(kv_key, over, raw)
         if written:
             self._written, self._written_fields = raw, fields
         return written
+
+    def _change(self, key: str, now_us: int,
+                step: Callable[[_Fields | None], tuple[_Fields | None, _T]]) -> _T:
+        """Read ``key``'s live record, let ``step`` decide (new fields to write, or None to
+        leave it; and the answer), and write with a compare-and-set against what was read.
+        If another writer got in between, read and decide again.
+
+        Raises
+        ------
+        Conflict
+            If the record changed under this call :data:`MAX_RACES` times in a row.
+        """
+        kv_key = self._kv_key(key)
+        for _ in range(MAX_RACES):
+            raw = self._kv.get(kv_key)
+            fields, answer = step(self._live(raw, now_us))
+            if fields is None or self._write(kv_key, fields, over=raw):
+                return answer
+        raise Conflict(
+            f"idempotency key {key!r} was rewritten by other workers {MAX_RACES} times in a "
+            "row while this change was being decided: expected less contention on one key"
+        )
 
     def _record(self, key: str, fields: _Fields) -> IdempotencyRecord:
         first, done_at, done_by, pinned_to, _token = fields
@@ -240,14 +276,13 @@ class IdempotencyStore:
         if live is not None:
             self._repeat += 1
             return False
-        if raw is not None:
-            self._kv.delete(kv_key)  # expired: the window is over, a new one starts now
-            self._takeovers += 1
-        won = self._write(kv_key, _new_record(now_us), if_absent=True)
+        # absent, or expired (the window is over, a new one starts now): replace what was read
+        won = self._write(kv_key, _new_record(now_us), over=raw)
         if won:
             self._first += 1
+            self._takeovers += raw is not None
         else:
-            self._repeat += 1
+            self._repeat += 1  # another claimer got in between: theirs is the first claim
         return won
 
     def claim(self, key: str, now: float) -> bool:
@@ -320,12 +355,15 @@ class IdempotencyStore:
         now_us = _to_us(now)
         if by is not None and not isinstance(by, str):
             raise InvalidArgument.bad_value("by", by, "None or a string")
-        fields = self._load(key, now_us) or _new_record(now_us)
-        if fields[_DONE_AT] is not None:
-            return  # already done: keep the first completion time
-        fields[_DONE_AT], fields[_DONE_BY] = now_us, by
-        self._write(self._kv_key(key), fields)
-        self._done += 1
+
+        def settle(live: _Fields | None) -> tuple[_Fields | None, bool]:
+            fields = live or _new_record(now_us)
+            if fields[_DONE_AT] is not None:
+                return None, False  # already done: keep the first completion time
+            fields[_DONE_AT], fields[_DONE_BY] = now_us, by
+            return fields, True
+
+        self._done += self._change(key, now_us, settle)
 
     def pin(self, key: str, now: float, *, provider: str, token: str) -> str | None:
         """Say a request for ``key`` is about to go to ``provider``; return where the key is
@@ -349,14 +387,17 @@ class IdempotencyStore:
             raise InvalidArgument.bad_value("provider", provider, "a non-empty string")
         if not isinstance(token, str) or not token:
             raise InvalidArgument.bad_value("token", token, "a non-empty string")
-        fields = self._load(key, now_us) or _new_record(now_us)
-        if fields[_DONE_AT] is not None:
-            return None
-        if fields[_PINNED_TO] is not None:
-            return str(fields[_PINNED_TO])
-        fields[_PINNED_TO], fields[_PIN_TOKEN] = provider, token
-        self._write(self._kv_key(key), fields)
-        return provider
+
+        def hold(live: _Fields | None) -> tuple[_Fields | None, str | None]:
+            fields = live or _new_record(now_us)
+            if fields[_DONE_AT] is not None:
+                return None, None
+            if fields[_PINNED_TO] is not None:
+                return None, str(fields[_PINNED_TO])
+            fields[_PINNED_TO], fields[_PIN_TOKEN] = provider, token
+            return fields, provider
+
+        return self._change(key, now_us, hold)
 
     def unpin(self, key: str, now: float, *, token: str) -> bool:
         """Lift the pin set with ``token`` (its request failed for certain); True if lifted.
@@ -364,12 +405,14 @@ class IdempotencyStore:
         A pin set by another request (one still in doubt) stays.
         """
         key = _check_key(key)
-        fields = self._load(key, _to_us(now))
-        if fields is None or fields[_PIN_TOKEN] != token or fields[_DONE_AT] is not None:
-            return False
-        fields[_PINNED_TO] = fields[_PIN_TOKEN] = None
-        self._write(self._kv_key(key), fields)
-        return True
+
+        def lift(fields: _Fields | None) -> tuple[_Fields | None, bool]:
+            if fields is None or fields[_PIN_TOKEN] != token or fields[_DONE_AT] is not None:
+                return None, False
+            fields[_PINNED_TO] = fields[_PIN_TOKEN] = None
+            return fields, True
+
+        return self._change(key, _to_us(now), lift)
 
     def is_done(self, key: str, now: float) -> bool:
         """True if ``key`` was marked done within the window that is live at ``now``."""

@@ -10,6 +10,8 @@ step::
         done already?  (dedupe)          → ack, count a suppressed duplicate
         claim (first or re-entry)
         provider over quota?              → back to the retry queue at retry_after (no attempt used)
+        pin the key to the provider       → settled or pinned elsewhere meanwhile? back to the
+                                            retry queue, decided again later (no attempt used)
         send with the idempotency key
         accepted  → log SENT → mark done → ack
         transient → retry queue (backoff) or the next provider (fallback) → ack → log FAILED
@@ -107,6 +109,7 @@ class WorkerStatistics:
     stopped: int = 0
     tokens_removed: int = 0
     quota_deferred: int = 0
+    raced: int = 0  # jobs handed back: another worker settled or pinned the key meanwhile
     receipts: int = 0
     malformed: int = 0
     crashes: int = 0
@@ -147,8 +150,10 @@ class Worker:
     Notes
     -----
     Per delivered job: a replay-mark read, the dedupe record read and claimed in one GET
-    (plus ``SET NX`` on a first arrival), a pin and a done mark (a GET and a SET each), at
-    most one quota check, one send, one log record, one ack; later one read per receipt.
+    (plus a compare-and-set on a first arrival), a pin and a done mark (a GET and a
+    compare-and-set each: a worker never overwrites a record another worker changed after
+    its read), at most one quota check, one send, one log record, one ack; later one read
+    per receipt.
     The trade-off taught: the queue alone gives at-least-once; the done mark makes
     redelivery cheap, and only the provider's idempotency key makes the *effect*
     exactly-once across a crash between send and record.
@@ -302,7 +307,16 @@ class Worker:
                 self._finish(message_id, job, ack=True, replayed=replayed)
                 return False, 0.0
         token = f"{message_id}#{deliveries}"  # this request, until it has an answer
-        d.dedupe.pin(key, at, provider=provider.name, token=token)
+        pinned = d.dedupe.pin(key, at, provider=provider.name, token=token)
+        if pinned is None or (pinned != provider.name and pinned in self._names):
+            # Another worker changed the record since this one read it: a copy settled the
+            # key (None), or holds a request in doubt at another provider. Sending here
+            # could repeat that effect, so the job goes back, decided again on a fresh read
+            # (the retry pump drops it if the key is done by then). No attempt is used.
+            d.retry_queue.schedule(job.to_json(), due_at=at)
+            self._count("raced")
+            self._finish(message_id, job, ack=True, replayed=replayed)
+            return False, 0.0
         result = provider.send(job, idempotency_key=key, now=at)
         self._maybe_crash(CrashPoint.AFTER_SEND, job)
         if result.code == "timeout":
