@@ -22,6 +22,13 @@ anomaly                   the promise broken
 ``quiet_hours_violated``  no non-critical effect inside the user's quiet hours, when it
                           was queued inside that same quiet window
 ``suppressed_without_reason`` every suppression says why
+``false_suppression``     an intake suppression's reason holds: ``opted_out`` only when
+                          the user had opted out of that channel or category,
+                          ``no_contact`` only without an address, ``rate_limited`` only
+                          when ``limit`` grants already lie in the window
+``suppressed_but_sent``   a notification the API suppressed at intake produces no effect
+``illegal_transition``    each notification's log starts ``accepted``, then says what the
+                          API's receipt said, and takes only the state machine's steps
 ``dead_letter_unalerted`` every dead letter raises an alert for a developer
 ========================= ============================================================
 
@@ -59,6 +66,7 @@ from reference.notification.ratelimit import Acquisition
 from reference.notification.retry import Alert
 from reference.notification.scenario import ProviderEffect, RequestRecord, ScenarioConfig
 from reference.notification.settings import Preferences, quiet_window_end
+from reference.notification.tracking import ALLOWED_TRANSITIONS
 
 __all__ = ["ANOMALY_KINDS", "Anomaly", "CheckReport", "History", "check"]
 
@@ -72,6 +80,9 @@ ANOMALY_KINDS = (
     "quiet_hours_dropped",
     "quiet_hours_violated",
     "suppressed_without_reason",
+    "false_suppression",
+    "suppressed_but_sent",
+    "illegal_transition",
     "dead_letter_unalerted",
 )
 
@@ -179,7 +190,18 @@ def check(result: History) -> CheckReport:
     O(n log n) in the size of the history (the rate-limit pass sorts each (user, channel)'s
     times, then slides a window of ``limit + 1`` grants over them). The checker never trusts
     the system's own counters: it recomputes every verdict from the recorded events.
+
+    Raises
+    ------
+    InvalidArgument
+        ``result`` is not a recorded history (to grade an exercise, use
+        ``exercises.check(name)``).
     """
+    if not all(hasattr(result, part) for part in
+               ("config", "requests", "effects", "changes", "acquisitions", "alerts")):
+        raise InvalidArgument.bad_value(
+            "result", result, "a recorded history such as run_scenario(...)'s result "
+            "(to grade an exercise, use exercises.check(name))")
     accepted: dict[str, _Accepted] = {}
     for record in result.requests:
         for entry in record.entries:
@@ -193,6 +215,8 @@ def check(result: History) -> CheckReport:
     anomalies += _effects(accepted, history, result.effects)
     anomalies += _rate_limit(result.requests, result.config.rate_limit)
     anomalies += _quiet_hours_dropped(accepted, history)
+    anomalies += _false_suppressions(result.requests, result.config.rate_limit)
+    anomalies += _transitions(accepted, history)
     anomalies += _dead_letters(history, result.alerts)
     order = {kind: i for i, kind in enumerate(ANOMALY_KINDS)}
     anomalies.sort(key=lambda a: (order[a.kind], a.subject, a.detail))
@@ -258,6 +282,10 @@ def _effects(accepted: dict[str, _Accepted], history: dict[str, list[StatusChang
             groups[(event, pe.channel, effect.address)].append(pe)
             continue
         groups[(acc.record.request.event_id, pe.channel, effect.address)].append(pe)
+        if acc.entry.status is Status.SUPPRESSED:
+            found.append(Anomaly("suppressed_but_sent", effect.notification_id,
+                                 f"suppressed at intake ({acc.entry.reason or 'no reason'}), "
+                                 f"yet {effect.provider} sent it at {effect.at:.3f}"))
         found += _settings_violations(pe, acc, history.get(effect.notification_id, []))
     for (event, channel, address), group in groups.items():
         if len(group) > 1:
@@ -363,3 +391,62 @@ def _dead_letters(history: dict[str, list[StatusChange]],
         for nid, changes in history.items()
         if any(c.status is Status.DEAD_LETTERED for c in changes) and nid not in alerted
     ]
+
+
+def _false_suppressions(requests: Sequence[RequestRecord],
+                        rate_limit: tuple[int, float]) -> list[Anomaly]:
+    """Check each intake suppression's reason against the recorded settings, address and
+    grants (a notification dropped for a reason that does not hold is dropped for none)."""
+    limit, window_s = rate_limit
+    window_us = round(window_s * US_PER_S)
+    grants: dict[tuple[str, Channel], list[int]] = defaultdict(list)  # in request order
+    found = []
+    for record in requests:
+        request, prefs = record.request, record.preferences
+        now_us = round(record.at * US_PER_S)
+        for entry in record.entries:
+            if entry.status is not Status.SUPPRESSED:
+                continue
+            reason, channel = entry.reason, entry.channel
+            if reason == f"opted_out:channel={channel.value}":
+                holds = not request.critical and channel not in prefs.channels
+            elif reason == f"opted_out:category={request.category.value}":
+                holds = (not request.critical and channel in prefs.channels
+                         and request.category not in prefs.categories)
+            elif reason == f"no_contact:channel={channel.value}":
+                holds = not entry.address
+            elif reason == f"rate_limited:channel={channel.value}":
+                recent = [t for t in grants[(request.user_id, channel)]
+                          if now_us - window_us < t <= now_us]
+                holds = not request.critical and len(recent) >= limit
+            else:
+                holds = not reason.strip()  # reported as suppressed_without_reason
+            if not holds:
+                found.append(Anomaly("false_suppression", entry.notification_id,
+                                     f"{channel.value} suppressed at {record.at:.3f} for "
+                                     f"{reason!r}, which the recorded history contradicts"))
+        if not request.critical:
+            for channel in {e.channel for e in record.entries if e.status in _COUNTED}:
+                grants[(request.user_id, channel)].append(now_us)
+    return found
+
+
+def _transitions(accepted: dict[str, _Accepted],
+                 history: dict[str, list[StatusChange]]) -> list[Anomaly]:
+    """Each log: ``accepted`` first, then the receipt's status, then only legal steps."""
+    found = []
+    for nid, changes in history.items():
+        statuses = [c.status for c in changes]
+        acc = accepted.get(nid)
+        expected = acc.entry.status if acc is not None else None
+        if statuses[0] is not Status.ACCEPTED:
+            problem = f"starts {statuses[0].value}, not accepted"
+        elif expected is not None and statuses[1:2] != [expected]:
+            said = statuses[1].value if len(statuses) > 1 else "nothing"
+            problem = f"the receipt said {expected.value}, the log says {said}"
+        else:
+            problem = next((f"{a.value} -> {b.value}" for a, b in pairwise(statuses)
+                            if b not in ALLOWED_TRANSITIONS[a]), "")
+        if problem:
+            found.append(Anomaly("illegal_transition", nid, problem))
+    return found

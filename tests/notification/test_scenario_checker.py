@@ -14,6 +14,7 @@ from functools import cache
 
 import pytest
 
+from reference.core.errors import InvalidArgument
 from reference.notification.api import ReceiptEntry
 from reference.notification.checker import ANOMALY_KINDS, CheckReport, check
 from reference.notification.model import Channel, Status, StatusChange
@@ -337,7 +338,11 @@ def test_a_suppression_without_a_reason_is_named(clean: ScenarioResult) -> None:
 def test_a_dead_letter_needs_an_alert(clean: ScenarioResult) -> None:
     failed = next(c for c in clean.changes if c.status is S.FAILED)
     dead = replace(failed, status=S.DEAD_LETTERED, at=failed.at + 1, reason="out of attempts")
-    edited = replace(clean, changes=(*clean.changes, dead))
+    nid = failed.notification_id
+    trail = history(clean, nid)
+    kept = [c for c in clean.changes if c.notification_id != nid]
+    kept += [*trail[:trail.index(failed) + 1], dead]  # its retries ran out after that failure
+    edited = replace(clean, changes=tuple(kept))
     assert kinds(edited) == {"dead_letter_unalerted": 1}
     alert = Alert(dead.at, dead.channel, dead.notification_id, dead.reason)
     assert kinds(replace(edited, alerts=(*edited.alerts, alert))) == {}
@@ -411,3 +416,91 @@ def test_a_broker_that_loses_messages_is_caught() -> None:
     report = check(run_scenario(SMALL, 5, build=build))
     assert report.counts["lost"] > 0, report.summary()
     assert all("ended queued" in a.detail for a in report.of_kind("lost"))
+
+
+def with_entry(result: ScenarioResult, nid: str, **changes: object) -> ScenarioResult:
+    """``result`` with the receipt entry of ``nid`` changed."""
+    requests = tuple(
+        replace(r, entries=tuple(replace(e, **changes) if e.notification_id == nid else e
+                                 for e in r.entries))  # type: ignore[arg-type]
+        for r in result.requests
+    )
+    return replace(result, requests=requests)
+
+
+def with_history(result: ScenarioResult, nid: str, *trail: StatusChange) -> ScenarioResult:
+    """``result`` with the log of ``nid`` replaced by ``trail`` and its effects gone."""
+    return replace(
+        result,
+        changes=(*(c for c in result.changes if c.notification_id != nid), *trail),
+        effects=tuple(pe for pe in result.effects if pe.effect.notification_id != nid),
+    )
+
+
+def dropped_at_intake(result: ScenarioResult, reason: str) -> tuple[ScenarioResult, str]:
+    """A queued, non-critical notification rewritten as suppressed at intake for ``reason``
+    (``{channel}`` filled in): its receipt, its log and its effects agree."""
+    pe = sent_effect(result)
+    nid = pe.effect.notification_id
+    accepted = history(result, nid)[0]
+    why = reason.format(channel=pe.channel.value)
+    edited = with_entry(result, nid, status=S.SUPPRESSED, reason=why)
+    return with_history(edited, nid, accepted,
+                        replace(accepted, status=S.SUPPRESSED, reason=why)), nid
+
+
+@pytest.mark.parametrize("reason", ["rate_limited:channel={channel}",
+                                    "opted_out:channel={channel}", "no_contact:channel={channel}",
+                                    "lost_in_the_mail"])
+def test_a_suppression_whose_reason_the_history_contradicts_is_false(
+    clean: ScenarioResult, reason: str
+) -> None:
+    edited, nid = dropped_at_intake(clean, reason)
+    assert kinds(edited) == {"false_suppression": 1}
+    assert check(edited).anomalies[0].subject == nid
+
+
+def test_a_rate_limited_suppression_holds_when_the_window_is_full() -> None:
+    tight = run_scenario(replace(SMALL, rate_limit=(1, 3600.0)), CLEAN_SEED)
+    limited = [e for r in tight.requests for e in r.entries
+               if e.reason.startswith("rate_limited:")]
+    assert limited, "a limit of 1 per hour must suppress some requests"
+    assert check(tight).ok, check(tight).summary()
+    looser = replace(tight, config=replace(tight.config, rate_limit=(2, 3600.0)))
+    false = check(looser).of_kind("false_suppression")  # the recorded window was not full
+    assert 0 < len(false) <= len(limited)
+
+
+def test_an_effect_of_a_notification_suppressed_at_intake_is_named(
+    clean: ScenarioResult,
+) -> None:
+    edited, nid = dropped_at_intake(clean, "no_contact:channel={channel}")
+    pe = sent_effect(clean)
+    edited = with_entry(edited, nid, address="")  # the reason holds: no address then
+    edited = replace(edited, effects=(*edited.effects, pe))
+    assert kinds(edited) == {"suppressed_but_sent": 1}
+
+
+def test_a_log_that_skips_the_state_machine_or_contradicts_the_receipt_is_illegal(
+    clean: ScenarioResult,
+) -> None:
+    deferred = next(c for c in clean.changes if c.status is S.DEFERRED)
+    nid = deferred.notification_id
+    accepted = history(clean, nid)[0]
+    dead = replace(deferred, status=S.DEAD_LETTERED, at=deferred.at + 1, reason="gave up")
+    alert = Alert(dead.at, dead.channel, nid, dead.reason)
+    skipped = replace(with_history(clean, nid, accepted, deferred, dead),
+                      alerts=(*clean.alerts, alert))
+    assert kinds(skipped) == {"illegal_transition": 1}
+    assert "deferred -> dead_lettered" in check(skipped).anomalies[0].detail
+    queued = replace(deferred, status=S.QUEUED, reason="")
+    sent = replace(deferred, status=S.SENT, at=deferred.at + 1, reason="via nowhere")
+    contradicts = with_history(clean, nid, accepted, queued, sent)
+    report = check(contradicts)
+    assert report.counts["illegal_transition"] == 1
+    assert "the receipt said deferred, the log says queued" in report.summary()
+
+
+def test_the_checker_refuses_something_that_is_not_a_history() -> None:
+    with pytest.raises(InvalidArgument, match=r"exercises\.check"):
+        check("dedupe-claim")  # type: ignore[arg-type]
