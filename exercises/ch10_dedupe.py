@@ -79,10 +79,19 @@ class IdempotencyStore:
     Notes
     -----
     Suggested layout: one string per key at ``f"idem:{name}:{{{key}}}"`` holding JSON such
-    as ``{"first_seen": 12.5, "done_at": null}``. Every call is one GET and at most one SET:
-    O(1). Time is *passed in* (``now``, seconds on the caller's injected clock): the record
-    stores the first-seen time and "expired" is decided by arithmetic, ``now >= first_seen +
-    window_s``, never by a Redis TTL (a TTL would be storage hygiene only).
+    as ``{"first_seen": 12.5, "done_at": null}``. Every call is one GET and at most one
+    write (``set(..., if_absent=True)`` or ``compare_and_set``): O(1), plus one more GET and
+    write each time another worker changed the record in between. Time is *passed in*
+    (``now``, seconds on the caller's injected clock): the record stores the first-seen time
+    and "expired" is decided by arithmetic, ``now >= first_seen + window_s``, never by a
+    Redis TTL (a TTL would be storage hygiene only).
+
+    Several workers share the records, so a change is *read, decide, compare-and-set*:
+    ``kv.compare_and_set(k, expected, value)`` stores ``value`` only if the key still holds
+    ``expected`` (the string you read, or None if it was absent), in one atomic step (one
+    Lua ``EVAL`` on Redis), and returns whether it wrote. False means another worker wrote
+    in between: read again and decide again. Of two claimers racing on one key, exactly one
+    wins.
 
     Examples
     --------
@@ -140,12 +149,20 @@ class IdempotencyStore:
 
         Hint
         ----
-        ``kv.set(k, value, if_absent=True)`` is Redis's ``SET NX``: it writes only if the key
-        is new and tells you whether it did, so two racing claimers cannot both win. Read
-        the record first to decide whether an existing one has expired (then delete it).
+        Read the record, decide, then write. For a key with no record, ``kv.set(k, value,
+        if_absent=True)`` (Redis's ``SET NX``) is enough: it writes only if the key is still
+        absent and tells you whether it did, so two racing claimers cannot both win. For an
+        expired record, ``kv.compare_and_set(k, raw, value)`` against the string ``raw`` you
+        read (``compare_and_set(k, None, value)`` is the same as ``SET NX``): it replaces the
+        record only if nobody changed it since your read. If either write returns False,
+        another claimer got in first: read again and decide again (you will find its live
+        record and return False). Do not delete the expired record and then ``SET NX``:
+        between the two, another claimer may take the key over, and your delete would
+        erase its fresh claim.
         """
         raise NotImplementedError(
-            "exercise: IdempotencyStore.claim — first claim wins (SET NX), expired ones too"
+            "exercise: IdempotencyStore.claim — first claim wins (SET NX), expired ones by "
+            "compare-and-set"
         )
 
     def mark_done(self, key: str, now: float, *, by: str | None = None) -> None:
@@ -168,7 +185,10 @@ class IdempotencyStore:
 
         Hint
         ----
-        Load the live record (or nothing), then one plain ``kv.set`` of the new JSON.
+        Load the live record (or nothing), then write the new JSON with
+        ``kv.compare_and_set`` against the string you read (None if there was none), and
+        read again if it returns False: a plain ``kv.set`` would overwrite a claim or a
+        completion another worker wrote since your read.
         """
         raise NotImplementedError(
             "exercise: IdempotencyStore.mark_done — keep first_seen, store done_at"

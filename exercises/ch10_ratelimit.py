@@ -54,9 +54,11 @@ class RateLimiter:
     ----------
     timeline : Timeline
         The sorted-set port (``store.timeline``). Keep the log there, one sorted set per
-        key, e.g. at ``f"ratelimit:{name}:{{{key}}}"``, and **nothing** in the object but
-        counters: two limiters with the same ``name`` over one timeline (two API servers)
-        share one budget; limiters with different names do not.
+        key, e.g. at ``f"ratelimit:{name}:{{{key}}}"``, and nothing in the object but the
+        settings and the :meth:`statistics` counters: two limiters with the same ``name``
+        over one timeline (two API servers) share one budget and write into one log, so
+        whatever goes into the log, member names included, must not depend on which object
+        wrote it (see :meth:`acquire`'s Hint). Limiters with different names do not share.
     clock : Clock
         Every decision is taken at ``clock.now()`` (seconds; a ``FakeClock`` in tests).
     limit : int
@@ -144,10 +146,19 @@ RateDecision(allowed=True, retry_after_s=0.0, remaining=0))
         ----
         ``timeline.range_by_score(k, float("-inf"), cutoff)`` lists the expired entries and
         ``timeline.remove(k, *members)`` drops them; ``timeline.size(k)`` counts the rest;
-        ``timeline.range_by_rank(k, 0, 0)`` is the oldest. Members of a sorted set are
-        unique, so two grants in the same microsecond need two different member names
-        (add a counter). Working in whole microseconds (``round(now * 1_000_000)``) keeps
-        the arithmetic exact.
+        ``timeline.range_by_rank(k, 0, 0)`` is the oldest. Working in whole microseconds
+        (``round(now * 1_000_000)``) keeps the arithmetic exact.
+
+        Members of a sorted set are unique, and adding an existing member only re-scores
+        it, so every grant needs a member name no other grant in the log has, **across
+        every limiter object sharing the log**. A counter kept on the object is not
+        enough: two servers that each grant once in the same microsecond would both write
+        the same member, and the second grant would silently overwrite the first
+        (``rate-limit-on-the-port`` catches it). Build the name from what every limiter
+        sees in the store: the time of the grant together with how many entries the window
+        held just before it. Within one microsecond that count only grows from grant to
+        grant (a window of at least a microsecond never trims an entry stamped ``now``), so
+        no two grants share it.
         """
         raise NotImplementedError(
             "exercise: RateLimiter.acquire — trim the log, count, grant or deny with the wait"

@@ -9,8 +9,10 @@ change, not a code change. Two things can go wrong, and you make both impossible
 * a **missing variable** must be an error that names it; a notification never goes out
   as "Hi , your order  has shipped".
 
-Syntax: :class:`string.Template`'s, i.e. ``${name}`` or ``$name`` (a Python identifier),
-and ``$$`` for a literal dollar sign. Every other ``$`` is an error.
+Syntax: :class:`string.Template`'s, i.e. ``${name}`` or ``$name`` where ``name`` is an
+**ASCII** identifier (an ASCII letter or ``_``, then ASCII letters, digits or ``_``; not
+every Python identifier: ``${café}`` is malformed, and in ``$café`` the placeholder is
+``caf``), and ``$$`` for a literal dollar sign. Every other ``$`` is an error.
 
 Every function below raises ``NotImplementedError``: replace each body with your code. The
 docstrings are the contract; ``exercises/graders/test_ch10_templates.py`` checks it. Grade
@@ -70,14 +72,16 @@ def parse_placeholders(text: object, *, what: str = "text") -> frozenset[str]:
     Returns
     -------
     frozenset of str
-        Every name used as ``${name}`` or ``$name``, once each. ``$$`` is not a placeholder.
+        Every name used as ``${name}`` or ``$name`` (an ASCII identifier), once each.
+        ``$$`` is not a placeholder.
 
     Raises
     ------
     InvalidArgument
         If ``text`` is not a ``str``, is longer than ``MAX_TEMPLATE_CHARS``, or has a ``$``
         that starts neither a placeholder nor ``$$``: ``"Hi ${name"``, ``"50% off $"``,
-        ``"$5 off"``, ``"${}"``, ``"${first name}"``. The message contains ``what``, e.g.
+        ``"$5 off"``, ``"${}"``, ``"${first name}"``, ``"${café}"`` (not ASCII). The
+        message contains ``what``, e.g.
         ``InvalidArgument.bad_value(what, text, "${name} or $name placeholders ...")``.
 
     Hint

@@ -5,6 +5,7 @@ Usage (from the repository root)::
     python -m exercises.grade                    # your code, every chapter
     python -m exercises.grade --chapter 0        # only exercises/ch00_*.py
     python -m exercises.grade --solution         # the reference solution, for comparison
+    python -m exercises.grade --impl ch10_backoff=mine       # grade module mine instead
     python -m exercises.grade --json results.json            # Gradescope-style results
     python -m exercises.grade --solution --expect full       # CI: the reference scores 100%
     python -m exercises.grade --expect zero --only-if-untouched   # CI: the stubs score 0%
@@ -13,6 +14,8 @@ Discovery is by file name: ``exercises/graders/test_chNN_<topic>.py`` grades the
 ``exercises/chNN_<topic>.py``, and ``NN`` is its chapter (``ch00`` holds the unique ids).
 Points come from each test's ``@pytest.mark.exercise(name=..., points=..., hint=...)``
 marker; an exercise with several tests earns its points only when all of them pass.
+``--impl STARTER=MODULE`` names the starter by its module (``exercises.ch10_backoff``) or by
+its file's stem (``ch10_backoff``); a starter that no selected grader grades is refused.
 
 Exit status: 0 after grading; 1 when ``--expect`` is not met; 2 when the graders themselves
 cannot run (a grader that fails to import, a test without a valid marker) or on bad options.
@@ -22,11 +25,14 @@ Examples
 --------
 >>> chapter_of("test_ch10_dedupe.py"), chapter_of("ch00_unique_ids.py"), chapter_of("x.py")
 (10, 0, None)
+>>> resolve_impl(["ch00_unique_ids=my_ids"])
+('exercises.ch00_unique_ids=my_ids',)
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import json
 import os
@@ -50,6 +56,7 @@ __all__ = [
     "grader_files",
     "gradescope_results",
     "main",
+    "resolve_impl",
     "run_graders",
     "starters_edited",
 ]
@@ -89,6 +96,75 @@ def grader_files(directory: Path = GRADERS_DIR, chapter: int | None = None) -> l
     return [f for f in files if chapter is None or chapter_of(f.name) == chapter]
 
 
+STARTERS_PACKAGE = "exercises"
+
+
+def _graded_starter(grader: Path) -> str:
+    """The starter module a grader file grades, read without importing the grader.
+
+    The same rule as ``exercises.graders.conftest.starter_name``: a module-level string
+    ``STARTER = "..."`` if the grader sets one, else ``exercises.<stem without test_>``.
+    (Importing the grader here would keep pytest from rewriting its asserts later.)
+    """
+    for node in ast.parse(grader.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        else:
+            continue
+        value = node.value
+        if (
+            [getattr(t, "id", None) for t in targets] == ["STARTER"]
+            and isinstance(value, ast.Constant)
+            and isinstance(value.value, str)
+            and value.value
+        ):
+            return value.value
+    return f"{STARTERS_PACKAGE}.{grader.stem.removeprefix('test_')}"
+
+
+def resolve_impl(
+    specs: Sequence[str], graders_dir: Path = GRADERS_DIR, chapter: int | None = None
+) -> tuple[str, ...]:
+    """Check ``--impl STARTER=MODULE`` options; return them with full starter module names.
+
+    ``STARTER`` is a starter module (``exercises.ch10_backoff``) or, without a dot, the
+    stem of its file (``ch10_backoff``), which means ``exercises.ch10_backoff``.
+
+    Raises
+    ------
+    ValueError
+        For a spec that is not ``STARTER=MODULE``, a starter that no grader (of
+        ``chapter``, when given) grades, which would silently grade the starter instead,
+        or one starter replaced twice; also if a grader file is misnamed.
+    """
+    if not specs:
+        return ()
+    files = grader_files(graders_dir, chapter)
+    graded = {_graded_starter(f) for f in files}
+    scope = f" of chapter {chapter}" if chapter is not None else ""
+    resolved: dict[str, str] = {}
+    for spec in specs:
+        starter, sep, module = (part.strip() for part in spec.partition("="))
+        if not (sep and starter and module):
+            raise ValueError(
+                f"--impl {spec!r} is invalid: expected STARTER=MODULE, "
+                "e.g. ch00_unique_ids=my_submission"
+            )
+        if "." not in starter:  # the short form: a starter file's stem
+            starter = f"{STARTERS_PACKAGE}.{starter}"
+        if starter not in graded:
+            known = ", ".join(sorted(graded)) or "none"
+            raise ValueError(
+                f"--impl {spec!r}: no grader{scope} grades a starter {starter!r}, so "
+                f"{module!r} would never be graded; the starters{scope} are: {known}"
+            )
+        if resolved.setdefault(starter, module) != module:
+            raise ValueError(f"--impl replaces {starter} twice: pass one module for it")
+    return tuple(f"{starter}={module}" for starter, module in resolved.items())
+
+
 @dataclass(frozen=True, slots=True)
 class ExerciseResult:
     """One exercise's outcome: its points are earned only if every one of its tests passed."""
@@ -100,7 +176,18 @@ class ExerciseResult:
     passed_tests: tuple[str, ...]
     failed_tests: tuple[str, ...]
     hint: str  # the hint of the first failing test ("" when all pass)
-    failure: str  # "test_name: first line of why it failed" ("" when all pass)
+    reason: str  # the first line of why the first failing test failed ("" when all pass)
+
+    @property
+    def failure(self) -> str:
+        """``"test_name: reason"`` for the first failing test ("" when all pass).
+
+        Kept apart in :attr:`failed_tests` and :attr:`reason`: a parametrized test's name
+        may itself hold ``": "`` (``test_x[{'limit': 0}]``), so this string cannot be split.
+        """
+        if not self.failed_tests:
+            return ""
+        return f"{self.failed_tests[0]}: {self.reason}"
 
     @property
     def tests_total(self) -> int:
@@ -286,11 +373,7 @@ class _Recorder:
                     ),
                     failed_tests=tuple(_short_test_name(t.nodeid) for t in failing),
                     hint=first.hint if first else "",
-                    failure=(
-                        f"{_short_test_name(first.nodeid)}: {first.reason or 'did not run'}"
-                        if first
-                        else ""
-                    ),
+                    reason=(first.reason or "did not run") if first else "",
                 )
             )
         return tuple(sorted(results, key=lambda r: (r.chapter, r.group)))  # stable: grader order
@@ -315,7 +398,8 @@ def run_graders(
     solution : bool
         Grade each grader's ``SOLUTION`` (the reference) instead of the starter modules.
     impl : sequence of "STARTER=MODULE"
-        Grade ``MODULE`` in place of the starter module ``STARTER``.
+        Grade ``MODULE`` in place of the starter module ``STARTER`` (see
+        :func:`resolve_impl`; a starter no selected grader grades is a grading error).
 
     Notes
     -----
@@ -326,16 +410,12 @@ def run_graders(
     """
     import pytest  # imported here: `import exercises` stays light for the starters
 
-    if solution:
-        target = "the reference solution (--solution)"
-    elif impl:
-        target = "; ".join(spec.replace("=", " replaced by ", 1) for spec in impl)
-    else:
-        target = "your code (exercises/ch*.py)"
     try:
         files = grader_files(graders_dir, chapter)
+        impl = resolve_impl(impl, graders_dir, chapter)
     except ValueError as exc:
-        return GradeReport(target, (), (str(exc),), ())
+        return GradeReport(_target(solution, impl), (), (str(exc),), ())
+    target = _target(solution, impl)
     if not files:
         return GradeReport(target, (), (), ())
     recorder = _Recorder(exercise)
@@ -368,6 +448,15 @@ def run_graders(
             "to see why"
         )
     return GradeReport(target, recorder.results(), tuple(errors), tuple(recorder.known))
+
+
+def _target(solution: bool, impl: Sequence[str]) -> str:
+    """What a run grades, for the table's title."""
+    if solution:
+        return "the reference solution (--solution)"
+    if impl:
+        return "; ".join(spec.replace("=", " replaced by ", 1) for spec in impl)
+    return "your code (exercises/ch*.py)"
 
 
 @contextlib.contextmanager
@@ -435,7 +524,7 @@ def format_table(report: GradeReport, *, chapter: int | None = None) -> str:
             lines.append(f"  {r.name:<{name_width - 2}}  {points:>6}  {status:<6}  {tests:>7}")
             if not r.passed:
                 lines += _wrap("hint: ", r.hint, 6)
-                lines += _wrap("why:  ", r.failure.split(": ", 1)[-1], 6)
+                lines += _wrap("why:  ", r.reason, 6)
     percent = 100 * report.score // report.max_score
     total = f"{report.score}/{report.max_score}"
     lines += ["", f"{'total':<{name_width}}  {total:>6}  ({percent}%)", ALL_OR_NOTHING]
@@ -528,7 +617,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="STARTER=MODULE",
-        help="grade MODULE in place of a starter, e.g. exercises.ch00_unique_ids=submission",
+        help="grade MODULE in place of a starter, e.g. ch00_unique_ids=submission "
+        "(or exercises.ch00_unique_ids=submission)",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="write Gradescope results")
     parser.add_argument(
@@ -554,17 +644,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--only-if-untouched is only meaningful with --expect zero")
     if args.solution and args.impl:
         parser.error("--solution and --impl each choose what to grade: pass one of them")
-    for spec in args.impl:
-        starter, sep, module = spec.partition("=")
-        if not (sep and starter and module):
-            parser.error(f"--impl {spec!r} is invalid: expected STARTER=MODULE")
+    try:
+        impl = resolve_impl(args.impl, chapter=args.chapter)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.only_if_untouched and starters_edited():
         print(
             "note: exercises/ch*.py differ from git HEAD (work in progress), so the "
             "untouched-starter check is skipped"
         )
         return 0
-    report = run_graders(chapter=args.chapter, solution=args.solution, impl=args.impl)
+    report = run_graders(chapter=args.chapter, solution=args.solution, impl=impl)
     print(format_table(report, chapter=args.chapter))
     if args.json is not None:
         args.json.write_text(json.dumps(gradescope_results(report), indent=2) + "\n")

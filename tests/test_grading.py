@@ -11,6 +11,7 @@ import importlib
 import inspect
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,8 +26,13 @@ import pytest
 import exercises.ch00_unique_ids as ch00_starter
 from exercises.grade import (
     HYPOTHESIS_STORAGE_VARIABLE,
+    ExerciseResult,
+    GradeReport,
     chapter_of,
+    format_table,
     grader_files,
+    resolve_impl,
+    run_graders,
     starters_edited,
 )
 from exercises.graders import conftest as grader_wiring
@@ -59,6 +65,17 @@ SOLUTION = {"double": "demo_solution:double"}
 @pytest.mark.exercise(name="demo-double", points=3, hint="multiply by two")
 def test_double_doubles(impl):
     assert impl.double(21) == 42
+"""
+DEMO_PARAMETRIZED_GRADER = """
+import pytest
+
+SOLUTION = {"double": "demo_solution:double"}
+
+
+@pytest.mark.exercise(name="demo-double", points=3, hint="multiply by two")
+@pytest.mark.parametrize("case", [{"x": 0}, {"x": 21}], ids=repr)
+def test_double_doubles(impl, case):
+    assert impl.double(case["x"]) == 2 * case["x"]
 """
 
 
@@ -410,3 +427,103 @@ def test_every_starter_function_documents_its_contract_and_a_hint(stem: str) -> 
         assert len(doc.splitlines()) >= 3, f"{qualname} needs a contract in its docstring"
         if not inspect.isclass(obj):
             assert "\nHint\n----\n" in doc, f"{qualname} needs a Hint section"
+
+
+# ------------------------------------------------------------------ the table's "why:" column
+
+
+def test_the_why_column_is_the_reason_even_when_the_test_id_holds_a_colon() -> None:
+    test_id = "test_bad_settings_are_rejected[{'limit': 0}]"
+    reason = "NotImplementedError: exercise: RateLimiter.__init__ — validate limit"
+    failed = ExerciseResult("rate-limit-arguments", "ch10_ratelimit", 10, 1, (), (test_id,),
+                            "limit is an int >= 1", reason)
+    table = format_table(GradeReport("stubs", (failed,), (), ("rate-limit-arguments",)))
+    why = [line.strip() for line in table.splitlines() if line.strip().startswith("why:")]
+    assert why == [f"why:  {reason}"]
+    assert failed.failure == f"{test_id}: {reason}", "the JSON output keeps both, whole"
+    passed = ExerciseResult("x", "ch10_ratelimit", 10, 1, ("test_x",), (), "", "")
+    assert passed.failure == ""
+
+
+def test_a_parametrized_grader_that_fails_shows_its_reason_not_a_piece_of_its_id(
+    tmp_path: Path,
+) -> None:
+    root = copy_of_exercises(tmp_path)
+    (root / "exercises" / "ch98_demo.py").write_text(DEMO_STARTER)
+    (root / "exercises" / "graders" / "test_ch98_demo.py").write_text(DEMO_PARAMETRIZED_GRADER)
+    out = tmp_path / "results.json"
+    proc = grade("--chapter", "98", "--json", str(out), cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    why = [line.strip() for line in proc.stdout.splitlines() if line.strip().startswith("why:")]
+    assert why == ["why:  NotImplementedError: exercise: double"]
+    (output,) = (t["output"] for t in results(out)["tests"])
+    first = "test_double_doubles[{'x': 0}]: NotImplementedError: exercise: double"
+    assert f"first failure: {first}" in output, "the JSON keeps the test id and the reason"
+
+
+# ----------------------------------------------------------------- --impl names a real starter
+
+
+def test_impl_accepts_a_starters_file_stem_as_well_as_its_module() -> None:
+    assert resolve_impl(["ch00_unique_ids=my_ids", " exercises.ch10_retry = my.retry "]) == (
+        "exercises.ch00_unique_ids=my_ids",
+        "exercises.ch10_retry=my.retry",
+    )
+    assert resolve_impl(["ch00_unique_ids=a", "exercises.ch00_unique_ids=a"]) == (
+        "exercises.ch00_unique_ids=a",
+    )
+    assert resolve_impl([]) == ()
+
+
+@pytest.mark.parametrize(
+    ("specs", "chapter", "message"),
+    [
+        (["ch00_unique_idz=x"], None, "no grader grades a starter 'exercises.ch00_unique_idz'"),
+        (["exercises/ch00_unique_ids.py=x"], None, "no grader grades a starter"),
+        (["ch10_backoff=x"], 0, "no grader of chapter 0 grades a starter 'exercises.ch10_"),
+        (["ch00_unique_ids=a", "exercises.ch00_unique_ids=b"], None, "ch00_unique_ids twice"),
+        (["ch00_unique_ids"], None, "expected STARTER=MODULE"),
+        (["=x"], None, "expected STARTER=MODULE"),
+    ],
+)
+def test_impl_refuses_a_starter_no_grader_grades(
+    specs: list[str], chapter: int | None, message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        resolve_impl(specs, chapter=chapter)
+    report = run_graders(chapter=chapter, impl=specs)  # refused before pytest runs
+    assert (report.results, len(report.errors)) == ((), 1) and message in report.errors[0]
+
+
+def test_impl_reads_a_graders_own_starter_setting_without_importing_it(tmp_path: Path) -> None:
+    (tmp_path / "test_ch98_demo.py").write_text("STARTER = 'elsewhere.demo'\nraise SystemExit\n")
+    assert resolve_impl(["elsewhere.demo=mine"], tmp_path) == ("elsewhere.demo=mine",)
+    with pytest.raises(ValueError, match=r"the starters are: elsewhere\.demo$"):
+        resolve_impl(["ch98_demo=mine"], tmp_path)
+
+
+def test_grade_with_a_short_impl_grades_that_module_and_an_unknown_one_exits_2() -> None:
+    proc = grade("--chapter", "0", "--impl", "ch00_unique_ids=reference.core.ids",
+                 "--expect", "full")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith(
+        "Exercise grades: exercises.ch00_unique_ids replaced by reference.core.ids, chapter 0"
+    )
+    assert "expect full: ok" in proc.stdout
+    typo = grade("--impl", "ch00_unique_idz=reference.core.ids")
+    assert (typo.returncode, typo.stdout) == (2, "")
+    assert "no grader grades a starter 'exercises.ch00_unique_idz'" in typo.stderr
+    assert "the starters are: exercises.ch00_unique_ids, " in typo.stderr
+
+
+def test_bare_pytest_on_the_graders_maps_a_short_impl_and_refuses_an_unknown_one() -> None:
+    grader = "exercises/graders/test_ch00_unique_ids.py"
+    ok = run("-m", "pytest", grader, "-q", "-p", "no:cacheprovider",
+             "--impl", "ch00_unique_ids=reference.core.ids")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    typo = run("-m", "pytest", grader, "-q", "-p", "no:cacheprovider",
+               "--impl", "ch10_backoff=reference.core.ids")
+    assert typo.returncode == pytest.ExitCode.USAGE_ERROR, typo.stdout + typo.stderr
+    assert "--impl names exercises.ch10_backoff, which no collected grader grades" in (
+        typo.stderr
+    )

@@ -12,7 +12,9 @@ calls the code under test only through it, and carries one marker::
 
 ``impl`` is the learner's starter module by default, the ``SOLUTION`` with ``--solution``,
 and any importable module with ``--impl exercises.chNN_topic=some.module`` (to grade a
-submission kept elsewhere, or a deliberately broken variant in the kit's own tests).
+submission kept elsewhere, or a deliberately broken variant in the kit's own tests). The
+starter may be given by its file's stem, ``--impl chNN_topic=some.module``; a starter that
+none of the collected graders grades is a usage error, not a silent run of the starter.
 """
 
 from __future__ import annotations
@@ -54,17 +56,48 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def impl_overrides(config: pytest.Config) -> dict[str, str]:
-    """The ``--impl STARTER=MODULE`` options as a mapping."""
+    """The ``--impl STARTER=MODULE`` options as a mapping of starter module -> module.
+
+    A ``STARTER`` without a dot is a starter file's stem: ``ch00_unique_ids`` means
+    ``exercises.ch00_unique_ids`` (the same rule as ``exercises.grade.resolve_impl``).
+    """
     overrides: dict[str, str] = {}
     for spec in config.getoption("impl"):
-        starter, sep, module = spec.partition("=")
-        if not sep or not starter.strip() or not module.strip():
+        starter, sep, module = (part.strip() for part in spec.partition("="))
+        if not sep or not starter or not module:
             raise pytest.UsageError(
                 f"--impl {spec!r} is invalid: expected STARTER=MODULE, "
                 "e.g. exercises.ch00_unique_ids=my_submission"
             )
-        overrides[starter.strip()] = module.strip()
+        if "." not in starter:
+            starter = f"exercises.{starter}"
+        overrides[starter] = module
     return overrides
+
+
+@pytest.hookimpl(tryfirst=True)  # before any plugin drops items (exercises.grade filters)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Refuse an ``--impl`` for a starter that none of the collected graders grades.
+
+    Otherwise a typo in ``STARTER`` would grade the untouched starter and pass unnoticed.
+    Skipped when a grader failed to collect: its error is the one to read first.
+    """
+    overrides = impl_overrides(config)
+    if not overrides or config.getoption("solution") or session.testsfailed:
+        return
+    graded = {
+        starter_name(module)
+        for module in {getattr(item, "module", None) for item in items}
+        if module is not None
+    }
+    unknown = sorted(set(overrides) - graded)
+    if unknown:
+        raise pytest.UsageError(
+            f"--impl names {', '.join(unknown)}, which no collected grader grades; the "
+            f"graded starters are: {', '.join(sorted(graded)) or 'none'}"
+        )
 
 
 def starter_name(grader: ModuleType) -> str:

@@ -293,8 +293,9 @@ def store(request: pytest.FixtureRequest) -> Iterator[Store]:
 @pytest.mark.exercise(
     name="rate-limit-on-the-port",
     points=2,
-    hint="keep the log in the timeline under a key built from name and key, nothing in "
-    "the object: limiters with one name share it",
+    hint="keep the log in the timeline under a key built from name and key: limiters with "
+    "one name share it, so member names must not collide across them (a per-object "
+    "counter does: name a grant by its time and the window's size before it)",
 )
 def test_limiters_with_one_name_share_a_budget_and_other_names_do_not(
     impl: Any, store: Store
