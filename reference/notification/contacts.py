@@ -191,12 +191,27 @@ class Contacts:
     email: str | None
 
     def addresses(self, channel: Channel) -> tuple[str, ...]:
-        """The addresses for ``channel``: device tokens, the phone, or the email (maybe none)."""
-        if channel is Channel.IOS_PUSH:
+        """The addresses for ``channel``: device tokens, the phone, or the email (maybe none).
+
+        ``channel`` is a :class:`Channel` or its value (``"sms"``); anything else is an
+        InvalidArgument, never a fall-back to some other channel's address.
+
+        Examples
+        --------
+        >>> ada = Contacts("u42", ("apns-1",), (), "+14155550100", "ada@example.com")
+        >>> ada.addresses(Channel.IOS_PUSH), ada.addresses("sms")
+        (('apns-1',), ('+14155550100',))
+        >>> ada.addresses("fax")
+        Traceback (most recent call last):
+        ...
+        reference.core.errors.InvalidArgument: channel='fax' is invalid: expected one of ...
+        """
+        chosen = _channel(channel)
+        if chosen is Channel.IOS_PUSH:
             return self.ios_tokens
-        if channel is Channel.ANDROID_PUSH:
+        if chosen is Channel.ANDROID_PUSH:
             return self.android_tokens
-        value = self.phone if channel is Channel.SMS else self.email
+        value = self.phone if chosen is Channel.SMS else self.email
         return (value,) if value is not None else ()
 
 
@@ -216,9 +231,22 @@ class ContactBook:
     for the old owner can never reach the new one.
 
     The index and the hash are two keys on two cluster slots, so they cannot change
-    atomically together. The index is written first and deleted last; a crash in between
-    leaves an index entry for a token the user no longer has, which is harmless (removing it
-    later is a no-op), never a token in a hash that the index cannot find.
+    atomically together. The rule that keeps them safe: a token sits in a user's hash only
+    while the index names that user. So a move takes the token out of the old owner's hash
+    first, then points the index at the new owner (``compare_and_set`` against what it
+    read: of two moves only one wins, the other reads again), and only then adds it to the
+    new owner's hash; a removal takes it out of the hash before it deletes the index entry.
+    A crash at any step leaves at worst an index entry for a token no hash lists, which is
+    harmless (the retry, or any later add or removal, clears it), never a token in a hash
+    that the index cannot find, nor in two users' hashes.
+
+    Two registrations racing for one token are settled by the index. The old owner's hash is
+    swept a second time once the index has moved (its owner may have re-added the token in
+    between), and a registration whose ``HSET`` lands after the index moved on takes its
+    field back out. In a narrow race that second sweep can also remove a fresh field of the
+    winner, leaving the token in no hash: harmless, and repaired when the app registers
+    again. Removals racing with a move are not covered: deleting the index entry only while
+    it still names the holder needs a compare-and-delete, which the port does not offer.
     """
 
     __slots__ = ("_kv",)
@@ -271,7 +299,10 @@ class ContactBook:
     def add_device(self, user_id: UserId, platform: Channel, token: DeviceToken) -> bool:
         """Attach a device token; return True if it was new for this user on this platform.
 
-        A token held by another user (or on the other platform) is moved here.
+        A token held by another user (or on the other platform) is moved here: out of the
+        old owner's hash, then the index, then into this user's hash (see the class Notes).
+        Five round trips for a new token or one the user already holds, seven for a move
+        (which starts over only if another registration moved the same token in between).
 
         Raises
         ------
@@ -283,12 +314,24 @@ class ContactBook:
         channel = _push_channel(platform)
         tok = validate_device_token(token)
         uid = self._require_user(user_id)
-        previous = self._kv.get(self._token_key(tok))
-        self._kv.set(self._token_key(tok), uid)
-        if previous is not None:  # one owner and one platform per token: move it here
-            stale = [c for c in PUSH_CHANNELS if previous != uid or c is not channel]
-            self._kv.hdel(self._key(previous), *(f"{c.value}:{tok}" for c in stale))
-        return self._kv.hset(self._key(uid), {f"{channel.value}:{tok}": "1"}) == 1
+        index, field = self._token_key(tok), f"{channel.value}:{tok}"
+        every_field = [f"{c.value}:{tok}" for c in PUSH_CHANNELS]
+        while True:  # one owner and one platform per token: move it here
+            previous = self._kv.get(index)
+            if previous == uid:  # ours already: drop it from the other platform, if there
+                self._kv.hdel(self._key(uid), *(f for f in every_field if f != field))
+                break
+            if previous is not None:  # 1. out of the old owner's hash first, ...
+                self._kv.hdel(self._key(previous), *every_field)
+            if self._kv.compare_and_set(index, previous, uid):  # 2. ... then the index, ...
+                if previous is not None:  # sweep again: the old owner may have re-added it
+                    self._kv.hdel(self._key(previous), *every_field)  # since step 1
+                break
+            # another registration moved the token in between: read again, decide again
+        added = self._kv.hset(self._key(uid), {field: "1"}) == 1  # 3. ... then our hash
+        if self._kv.get(index) != uid:  # a later registration took the token meanwhile and
+            self._kv.hdel(self._key(uid), field)  # may have swept before our 3.: undo ours
+        return added
 
     def remove_device(self, user_id: UserId, platform: Channel, token: DeviceToken) -> bool:
         """Detach a device token from a user (sign-out); return True if it was attached."""

@@ -13,6 +13,9 @@ estimating how many workers would drain the backlog within ``target_drain_s``, f
 
     needed = ceil((lag / target_drain_s + arrivals_per_s) / per_worker_per_s)
 
+computed exactly (in fractions, not floats), so a pool that is exactly big enough is told so
+rather than rounded up by one.
+
 Examples
 --------
 >>> from reference.core.clock import FakeClock
@@ -45,6 +48,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from reference.core.checks import check_int, check_positive_seconds
 from reference.core.clock import Clock
@@ -202,9 +206,13 @@ class QueueMonitor:
         finished = (last.acked + last.dead_lettered) - (first.acked + first.dead_lettered)
         if elapsed <= 0 or finished <= 0 or current == 0:
             return 1, f"lag {last.lag}, no throughput observed yet: add one worker and re-check"
-        per_worker = finished / elapsed / current
-        arriving = (last.published - first.published) / elapsed
-        needed = math.ceil((last.lag / self.target_drain_s + arriving) / per_worker)
+        arrived = last.published - first.published
+        # in exact fractions: as floats, 6/60 + 2/10 is 0.30000000000000004 and the ceiling
+        # asks one worker more than a pool that is exactly big enough
+        span = Fraction(elapsed)
+        demand = Fraction(last.lag) / Fraction(self.target_drain_s) + arrived / span
+        needed = math.ceil(demand / (finished / span / current))
+        per_worker, arriving = finished / elapsed / current, arrived / elapsed  # for the text
         rates = f"lag {last.lag}, {per_worker:.2f}/s per worker, {arriving:.2f}/s arriving"
         if needed <= current:  # a rule fired, but the backlog is already draining fast enough
             return 0, (f"{rates}: the current {current} workers drain it within "

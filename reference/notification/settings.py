@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -52,6 +52,8 @@ from reference.storage.ports import KeyValue
 __all__ = [
     "DEFAULT_CATEGORIES",
     "DEFAULT_CHANNELS",
+    "EARLIEST_NOW",
+    "LATEST_NOW",
     "SEND",
     "Decision",
     "Defer",
@@ -211,6 +213,22 @@ Decision = Send | Defer | Suppress
 SEND = Send()
 
 
+#: the instants quiet hours can be computed for, in any zone: a day of margin at the start
+#: of year 1 (a local clock up to a day behind UTC) and three at the end of year 9999 (a
+#: clock up to a day ahead, plus the two days after today that a window may end on)
+EARLIEST_NOW = datetime(1, 1, 2, tzinfo=UTC).timestamp()
+LATEST_NOW = datetime(9999, 12, 28, tzinfo=UTC).timestamp()
+_NOW_RANGE = "a finite time in seconds from 0001-01-02T00:00Z to 9999-12-28T00:00Z"
+
+
+def _check_now(now: object) -> float:
+    """``now`` as a float if quiet hours can be computed for it, else InvalidArgument."""
+    value = check_time("now", now, _NOW_RANGE)
+    if not EARLIEST_NOW <= value <= LATEST_NOW:
+        raise InvalidArgument.bad_value("now", now, _NOW_RANGE)
+    return value
+
+
 def _wall(zone: ZoneInfo, ts: float) -> time:
     return datetime.fromtimestamp(ts, zone).time()
 
@@ -257,6 +275,13 @@ def quiet_window_end(quiet: QuietHours, zone: ZoneInfo, now: float) -> float | N
     on 2026-03-29), that day has no open time at all and the deferral runs to the next
     day's.
 
+    Raises
+    ------
+    InvalidArgument
+        If ``now`` is not a finite time between :data:`EARLIEST_NOW` and
+        :data:`LATEST_NOW` (0001-01-02 to 9999-12-28 UTC), where no calendar date exists
+        for the window to end on.
+
     Examples
     --------
     >>> from datetime import timezone
@@ -266,6 +291,14 @@ def quiet_window_end(quiet: QuietHours, zone: ZoneInfo, now: float) -> float | N
     >>> datetime.fromtimestamp(end, ny).isoformat()    # 02:30 never happens that night
     '2026-03-08T03:00:00-04:00'
     """
+    now = _check_now(now)
+    try:
+        return _window_end(quiet, zone, now)
+    except (OverflowError, OSError):  # on a platform whose time_t is narrower than that
+        raise InvalidArgument.bad_value("now", now, _NOW_RANGE) from None
+
+
+def _window_end(quiet: QuietHours, zone: ZoneInfo, now: float) -> float | None:
     local = datetime.fromtimestamp(now, zone)
     if not quiet.contains(local.time()):
         return None
@@ -307,7 +340,8 @@ def decide(
     critical : bool
         Critical notifications bypass opt-outs and quiet hours.
     now : float
-        Seconds since the epoch on the injected clock.
+        Seconds since the epoch on the injected clock, from :data:`EARLIEST_NOW` to
+        :data:`LATEST_NOW` (0001-01-02 to 9999-12-28 UTC).
 
     Returns
     -------
@@ -319,7 +353,7 @@ def decide(
     Raises
     ------
     InvalidArgument
-        If an argument has the wrong type.
+        If an argument has the wrong type, or ``now`` is outside the range above.
     """
     if not isinstance(prefs, Preferences):
         raise InvalidArgument.bad_value("prefs", prefs, "Preferences")
@@ -329,7 +363,7 @@ def decide(
         raise InvalidArgument.bad_value("category", category, "a Category")
     if not isinstance(critical, bool):
         raise InvalidArgument.bad_value("critical", critical, "True or False")
-    check_time("now", now)
+    now = _check_now(now)
     if critical:
         return SEND
     if channel not in prefs.channels:
@@ -337,7 +371,7 @@ def decide(
     if category not in prefs.categories:
         return Suppress(f"opted_out:category={category.value}")
     if prefs.quiet_hours is not None:
-        until = quiet_window_end(prefs.quiet_hours, prefs.zone, float(now))
+        until = quiet_window_end(prefs.quiet_hours, prefs.zone, now)
         if until is not None:
             return Defer(until, f"quiet_hours:{prefs.quiet_hours} {prefs.time_zone}")
     return SEND

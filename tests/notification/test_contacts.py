@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -50,6 +53,26 @@ def test_addresses_per_channel_are_tokens_phone_or_email(book: ContactBook) -> N
     assert book.addresses("u1", "email") == ("u1@example.com",)  # type: ignore[arg-type]
     assert book.addresses("u2", Channel.SMS) == ()
     assert book.addresses("u2", IOS) == ()
+
+
+@pytest.mark.parametrize(
+    ("channel", "expected"),
+    [("ios", ("iphone-a",)), ("android", ()), ("sms", ("+821012345678",)),
+     ("email", ("u1@example.com",)), (Channel.SMS, ("+821012345678",))],
+)
+def test_contacts_give_addresses_for_a_channel_or_its_name(
+    book: ContactBook, channel: Channel, expected: tuple[str, ...]
+) -> None:
+    book.add_device("u1", IOS, "iphone-a")
+    assert book.get("u1").addresses(channel) == expected
+
+
+@pytest.mark.parametrize("channel", ["fax", "SMS", "", None, 3, IOS.name])
+def test_contacts_refuse_an_unknown_channel_instead_of_falling_back_to_email(
+    book: ContactBook, channel: object
+) -> None:
+    with pytest.raises(InvalidArgument, match="channel="):
+        book.get("u1").addresses(channel)  # type: ignore[arg-type]
 
 
 def test_removing_a_device_detaches_only_that_device(book: ContactBook) -> None:
@@ -237,3 +260,175 @@ class ContactBookMachine(RuleBasedStateMachine):
 
 TestContactBookMachine = ContactBookMachine.TestCase
 TestContactBookMachine.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+
+
+# ── crashes and races while a token moves ───────────────────────────────────────────────
+
+_WRITES = frozenset({"set", "compare_and_set", "delete", "hset", "hdel"})
+
+
+class Crash(Exception):
+    """The process died here."""
+
+
+class FaultyKV:
+    """The key-value port as one process sees it, with two faults to inject.
+
+    ``crash_at``: the process dies at its ``crash_at``-th write (counting from 0), before the
+    write reaches the store or, with ``crash_after``, right after it did.
+    ``pause_at``: before its ``pause_at``-th call (reads count too) the process stalls while
+    ``meanwhile`` runs to completion: two calls interleaved, simulated sequentially.
+    """
+
+    def __init__(
+        self,
+        inner: KeyValue,
+        *,
+        crash_at: int | None = None,
+        crash_after: bool = False,
+        pause_at: int | None = None,
+        meanwhile: Callable[[], object] | None = None,
+    ) -> None:
+        self.inner = inner
+        self.crash_at, self.crash_after = crash_at, crash_after
+        self.pause_at, self.meanwhile = pause_at, meanwhile
+        self.calls = self.writes = 0
+        self.paused = False
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self.calls == self.pause_at and self.meanwhile is not None:
+            self.paused = True
+            self.meanwhile()
+        self.calls += 1
+        crash_here = name in _WRITES and self.writes == self.crash_at
+        self.writes += name in _WRITES
+        if crash_here and not self.crash_after:
+            raise Crash(f"before {name}{args}")
+        result = getattr(self.inner, name)(*args, **kwargs)
+        if crash_here:
+            raise Crash(f"after {name}{args}")
+        return result
+
+    def get(self, key: str) -> str | None:
+        return cast("str | None", self._call("get", key))
+
+    def set(self, key: str, value: str, *, if_absent: bool = False) -> bool:
+        return cast(bool, self._call("set", key, value, if_absent=if_absent))
+
+    def compare_and_set(self, key: str, expected: str | None, value: str) -> bool:
+        return cast(bool, self._call("compare_and_set", key, expected, value))
+
+    def delete(self, *keys: str) -> int:
+        return cast(int, self._call("delete", *keys))
+
+    def hset(self, key: str, mapping: Mapping[str, str]) -> int:
+        return cast(int, self._call("hset", key, mapping))
+
+    def hget(self, key: str, field: str) -> str | None:
+        return cast("str | None", self._call("hget", key, field))
+
+    def hgetall(self, key: str) -> dict[str, str]:
+        return cast("dict[str, str]", self._call("hgetall", key))
+
+    def hdel(self, key: str, *fields: str) -> int:
+        return cast(int, self._call("hdel", key, *fields))
+
+
+TOKEN = "moving-token"
+
+
+def three_users() -> tuple[KeyValue, ContactBook]:
+    kv = connect("memory", clock=FakeClock()).kv
+    book = ContactBook(kv)
+    for user in USERS:
+        book.register_user(user)
+    return kv, book
+
+
+def holders(book: ContactBook, token: str = TOKEN) -> dict[str, tuple[Channel, ...]]:
+    """Every user whose record lists ``token``, with the platforms it is listed under."""
+    found = {u: tuple(p for p in (IOS, ANDROID) if token in book.addresses(u, p)) for u in USERS}
+    return {u: platforms for u, platforms in found.items() if platforms}
+
+
+def assert_only_the_indexed_owner_is_addressed(book: ContactBook, where: str) -> None:
+    """No notification for one user can reach another: only the index's owner lists it."""
+    held = holders(book)
+    assert set(held) <= {book.owner_of(TOKEN)}, f"{where}: {held}, index {book.owner_of(TOKEN)}"
+
+
+MOVES = [
+    pytest.param(IOS, "u2", IOS, id="to-another-user"),
+    pytest.param(IOS, "u2", ANDROID, id="to-another-user-and-platform"),
+    pytest.param(IOS, "u1", ANDROID, id="to-the-owners-other-platform"),
+]
+
+
+@pytest.mark.parametrize("crash_after", [False, True], ids=["write-lost", "write-landed"])
+@pytest.mark.parametrize("then", ["retry", "provider-says-unregistered"])
+@pytest.mark.parametrize(("old_platform", "new_user", "new_platform"), MOVES)
+def test_a_move_that_crashes_at_any_write_is_repaired_by_a_retry_or_a_removal(
+    old_platform: Channel, new_user: str, new_platform: Channel, then: str, crash_after: bool
+) -> None:
+    crash_at = 0
+    while True:
+        kv, book = three_users()
+        book.add_device("u1", old_platform, TOKEN)
+        process = ContactBook(FaultyKV(kv, crash_at=crash_at, crash_after=crash_after))
+        try:
+            process.add_device(new_user, new_platform, TOKEN)
+        except Crash as crash:
+            where = f"crash at write {crash_at} ({crash})"
+        else:
+            break  # past the last write: every write of the move has been a crash point
+        assert_only_the_indexed_owner_is_addressed(book, where)
+        assert all(len(platforms) == 1 for platforms in holders(book).values()), where
+        if then == "retry":
+            book.add_device(new_user, new_platform, TOKEN)
+            assert book.owner_of(TOKEN) == new_user, where
+            assert holders(book) == {new_user: (new_platform,)}, where
+            assert book.remove_token(TOKEN) == new_user, where
+        else:
+            book.remove_token(TOKEN)
+        assert holders(book) == {}, where
+        assert book.owner_of(TOKEN) is None, where
+        crash_at += 1
+    assert crash_at >= 2  # at least: out of the old place, into the new one
+
+
+CALLS = [("u2", IOS), ("u3", ANDROID), ("u1", ANDROID), ("u1", IOS)]
+
+
+@pytest.mark.parametrize(("second_user", "second_platform"), CALLS)
+@pytest.mark.parametrize(("first_user", "first_platform"), CALLS)
+def test_two_registrations_of_one_token_interleaved_never_leave_it_with_two_users(
+    first_user: str, first_platform: Channel, second_user: str, second_platform: Channel
+) -> None:
+    pause_at = 0
+    while True:
+        kv, book = three_users()
+        book.add_device("u1", IOS, TOKEN)
+
+        def second(book: ContactBook = book) -> None:
+            book.add_device(second_user, second_platform, TOKEN)
+
+        first = FaultyKV(kv, pause_at=pause_at, meanwhile=second)
+        ContactBook(first).add_device(first_user, first_platform, TOKEN)
+        if not first.paused:
+            second()  # past the first call's last step: plain sequential calls
+        where = f"second call ran before the first call's step {pause_at}"
+        owner = book.owner_of(TOKEN)
+        assert owner in (first_user, second_user), where
+        assert_only_the_indexed_owner_is_addressed(book, where)
+        # one user signing in on both platforms at once may keep both (a later add or removal
+        # tidies that up), but never a platform nobody asked for
+        asked = {p for u, p in ((first_user, first_platform), (second_user, second_platform))
+                 if u == owner}
+        assert set(holders(book).get(owner, ())) <= asked, where
+        if not first.paused:  # one after the other: the second call wins, as it should
+            assert holders(book) == {second_user: (second_platform,)}
+        assert book.remove_token(TOKEN) == owner
+        assert holders(book) == {}, where
+        if not first.paused:
+            break
+        pause_at += 1

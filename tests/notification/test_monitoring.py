@@ -8,7 +8,7 @@ from reference.core.clock import FakeClock
 from reference.core.errors import InvalidArgument
 from reference.notification.delivery import DeliveryService
 from reference.notification.model import WORKER_GROUP, Category, Channel, Job, queue_name
-from reference.notification.monitoring import QueueMonitor
+from reference.notification.monitoring import Advice, QueueMonitor
 from reference.notification.tracking import NotificationLog
 from reference.storage import Store, connect
 
@@ -159,3 +159,41 @@ def test_an_old_backlog_that_is_draining_fast_enough_gets_a_warning_not_more_wor
     assert "oldest message 40 s old" in advice.reason
     assert advice.add_workers == 0
     assert "the current 2 workers drain it within 60 s, no more needed" in advice.reason
+
+
+def advice_at_an_exact_boundary(workers: int, acks: int, backlog: int) -> Advice:
+    """``backlog`` old jobs, then over 10 s: 2 arrive and ``acks`` finish (target 60 s).
+
+    The arithmetic is exact in decimals but not in binary floats: lag 6 / 60 s = 0.1/s, plus
+    0.2/s arriving, is 0.30000000000000004 as floats.
+    """
+    clock, store, _ = setup()
+    name = queue_name(EMAIL)
+    monitor = QueueMonitor(store.queue, clock, channels=(EMAIL,), max_age_s=5.0,
+                           target_drain_s=60.0)
+    for i in range(backlog):
+        store.queue.publish(name, job(i).to_json())
+    monitor.sample()
+    clock.advance(10.0)
+    for i in range(2):
+        store.queue.publish(name, job(backlog + i).to_json())
+    for delivery in store.queue.consume(name, WORKER_GROUP, "w", count=acks):
+        store.queue.ack(name, WORKER_GROUP, delivery.message_id)
+    monitor.sample()
+    assert monitor.samples(EMAIL)[-1].lag == 6
+    [advice] = monitor.advise({EMAIL: workers})
+    return advice
+
+
+def test_the_advice_is_exact_when_the_need_is_a_whole_number_of_workers() -> None:
+    # (6 / 60 + 0.2) / 0.1 per worker = exactly 3 workers: add 2, not 3
+    advice = advice_at_an_exact_boundary(workers=1, acks=1, backlog=5)
+    assert advice.add_workers == 2
+    assert advice.reason.endswith("0.10/s per worker, 0.20/s arriving: 3 workers drain it in 60 s")
+
+
+def test_a_pool_that_is_exactly_big_enough_gets_a_warning_not_more_workers() -> None:
+    # 3 workers at 0.1/s each against exactly 0.3/s needed
+    advice = advice_at_an_exact_boundary(workers=3, acks=3, backlog=7)
+    assert advice.add_workers == 0
+    assert "the current 3 workers drain it within 60 s, no more needed" in advice.reason

@@ -15,6 +15,8 @@ from reference.notification.model import Category, Channel
 from reference.notification.settings import (
     DEFAULT_CATEGORIES,
     DEFAULT_CHANNELS,
+    EARLIEST_NOW,
+    LATEST_NOW,
     SEND,
     Defer,
     Preferences,
@@ -350,6 +352,45 @@ def test_decide_rejects_arguments_of_the_wrong_type(kw: dict[str, object]) -> No
     }
     with pytest.raises(InvalidArgument, match=f"{next(iter(kw))}="):
         decide(Preferences(), **args)  # type: ignore[arg-type]
+
+
+FAR_PAST, FAR_FUTURE = -1e12, 1e12  # years -29719 and 33658: no calendar date exists
+LAST_HOUR = datetime(9999, 12, 31, 23, tzinfo=UTC).timestamp()  # no tomorrow to end in
+
+
+@pytest.mark.parametrize(
+    "now",
+    [FAR_PAST, FAR_FUTURE, LAST_HOUR, EARLIEST_NOW - 1.0, LATEST_NOW + 1.0, 1e18, -1e300],
+)
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "America/New_York"])
+def test_a_now_beyond_the_calendar_is_an_invalid_argument_naming_the_range(
+    now: float, zone: str
+) -> None:
+    prefs = Preferences(time_zone=zone, quiet_hours=QuietHours(time(0), time(23, 59)))
+    with pytest.raises(InvalidArgument, match=r"now=.* is invalid: expected .*0001-01-02.*9999-12"):
+        ask(prefs, now)
+    with pytest.raises(InvalidArgument, match="now="):  # bad input, whichever rule decides
+        ask(prefs, now, critical=True)
+    with pytest.raises(InvalidArgument, match="now="):
+        quiet_window_end(QuietHours(time(0), time(23, 59)), ZoneInfo(zone), now)
+
+
+EXTREME_ZONES = ("UTC", "Pacific/Kiritimati", "Etc/GMT+12", "Asia/Manila", "America/Sitka")
+
+
+@pytest.mark.parametrize("zone", EXTREME_ZONES)
+@pytest.mark.parametrize("now", [EARLIEST_NOW, LATEST_NOW], ids=["earliest", "latest"])
+@pytest.mark.parametrize("window", ["00:00-23:59", "23:59-23:58", "12:00-11:00"])
+def test_quiet_hours_work_at_both_ends_of_the_accepted_range(
+    now: float, zone: str, window: str
+) -> None:
+    assert datetime.fromtimestamp(EARLIEST_NOW, UTC) == datetime(1, 1, 2, tzinfo=UTC)
+    assert datetime.fromtimestamp(LATEST_NOW, UTC) == datetime(9999, 12, 28, tzinfo=UTC)
+    quiet = QuietHours.parse(window)
+    decision = ask(Preferences(time_zone=zone, quiet_hours=quiet), now)
+    assert isinstance(decision, (Send, Defer))
+    if isinstance(decision, Defer):
+        assert decision.until > now
 
 
 # ── persistence ─────────────────────────────────────────────────────────────────────────
