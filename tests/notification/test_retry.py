@@ -155,9 +155,14 @@ def test_a_timeout_never_triggers_fallback_because_it_may_have_been_delivered() 
     step = decide(job(attempt=2), TIMEOUT, RetryPolicy(fallback_after=2), random.Random(0),
                   now=0.0, providers=2)
     assert step.action is Action.RETRY and step.provider_index == 0
-    after = decide(job(attempt=3), SERVER_ERROR, RetryPolicy(fallback_after=2),
-                   random.Random(0), now=0.0, providers=2)
-    assert after.action is Action.FALLBACK
+    # the worker marks the job ambiguous after a timeout: later errors do not fall back either
+    in_doubt = decide(job(attempt=3, ambiguous=True), SERVER_ERROR,
+                      RetryPolicy(fallback_after=2), random.Random(0), now=0.0, providers=2)
+    assert in_doubt.action is Action.RETRY and in_doubt.provider_index == 0
+    # the same error on a job never in doubt does fall back (the contrast)
+    settled = decide(job(attempt=3), SERVER_ERROR, RetryPolicy(fallback_after=2),
+                     random.Random(0), now=0.0, providers=2)
+    assert settled.action is Action.FALLBACK
 
 
 def test_dead_letter_after_a_timeout_says_it_is_ambiguous() -> None:
