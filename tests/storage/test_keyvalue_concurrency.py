@@ -57,3 +57,10 @@ def increment_concurrently(store: Store, key: str) -> None:
 def test_concurrent_read_decide_compare_and_set_loses_no_increment(store: Store) -> None:
     increment_concurrently(store, "counter:{1}")
     assert store.kv.get("counter:{1}") == str(THREADS_N * INCREMENTS_N)
+
+
+def test_on_redis_a_compare_and_set_is_one_eval_round_trip(redis_store: Store) -> None:
+    with redis_store.record_commands() as recorded:
+        assert redis_store.kv.compare_and_set("k:{1}", None, "v") is True
+        assert redis_store.kv.compare_and_set("k:{1}", "stale", "w") is False
+    assert recorded.counts() == {"EVAL": 2}

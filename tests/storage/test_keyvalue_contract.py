@@ -190,9 +190,9 @@ def test_a_read_decide_write_loses_to_a_write_in_between_and_wins_on_a_fresh_rea
 
 def test_compare_and_set_on_a_hash_is_a_conflict_and_leaves_it(store: Store) -> None:
     store.kv.hset("h:{1}", {"f": "v"})
-    with pytest.raises(Conflict, match="WRONGTYPE"):
+    with pytest.raises(Conflict, match=r"h:\{1\}.*WRONGTYPE"):  # the key, not the script
         store.kv.compare_and_set("h:{1}", None, "x")
-    with pytest.raises(Conflict, match=r"WRONGTYPE"):
+    with pytest.raises(Conflict, match=r"h:\{1\}.*WRONGTYPE"):
         store.kv.compare_and_set("h:{1}", "v", "x")
     assert store.kv.hgetall("h:{1}") == {"f": "v"}
 
