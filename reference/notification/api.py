@@ -97,6 +97,7 @@ from reference.notification.model import (
     queue_name,
 )
 from reference.notification.ratelimit import RateLimiterLike
+from reference.notification.records import NotificationRecords
 from reference.notification.settings import Decision, Defer, SettingsStore, Suppress, decide
 from reference.notification.templates import Rendered, Template, TemplateStore, render_template
 from reference.notification.validation import (
@@ -219,7 +220,10 @@ class NotificationAPI:
     deferred : DelayedQueue
         Where quiet-hours jobs wait (name :data:`DEFERRED_QUEUE`).
     log : StatusRecorder
-        The notification log (``reference.notification.tracking.NotificationLog``).
+        The notification log (``reference.notification.tracking.NotificationLog``), or the
+        notification DB in front of it (:class:`NotificationRecords`): then each job is
+        also saved there before it is queued or deferred, so a job the broker loses is
+        found again.
     ids : SnowflakeGenerator
         Issues ``notification_id`` values (one per (channel, address) outcome).
     limiter : RateLimiterLike or None
@@ -228,7 +232,8 @@ class NotificationAPI:
     Notes
     -----
     ``submit`` costs: a handful of reads (app, contacts, template, settings), then per
-    channel one limiter call and per address one publish (or one ZADD) and two log records.
+    channel one limiter call and per address one publish (or one ZADD) and two log records,
+    plus an HSET and a ZADD when the log is the notification DB.
     Nothing is cached between requests: that is what makes the instance stateless.
     """
 
@@ -240,6 +245,7 @@ class NotificationAPI:
         "_limiter",
         "_log",
         "_queue",
+        "_records",
         "contacts",
         "registry",
         "settings",
@@ -289,6 +295,7 @@ class NotificationAPI:
         self._log = log
         self._ids = ids
         self._limiter = limiter
+        self._records = log if isinstance(log, NotificationRecords) else None
         self._counts = dict.fromkeys(APIStatistics.__dataclass_fields__, 0)
 
     @classmethod
@@ -472,7 +479,11 @@ class NotificationAPI:
                 )
                 self._counts["suppressed"] += 1
             elif isinstance(plan.decision, Defer):
-                self._deferred.schedule(job.to_json(), due_at=plan.decision.until)
+                item = job.to_json()
+                if self._records is not None:
+                    self._records.save(job, item, waiting_in="deferred",
+                                       due_at=plan.decision.until)
+                self._deferred.schedule(item, due_at=plan.decision.until)
                 entry = ReceiptEntry(
                     plan.channel,
                     address,
@@ -483,7 +494,10 @@ class NotificationAPI:
                 )
                 self._counts["deferred"] += 1
             else:
-                self._queue.publish(queue_name(plan.channel), job.to_json())
+                item = job.to_json()
+                if self._records is not None:
+                    self._records.save(job, item, waiting_in="queue", due_at=now)
+                self._queue.publish(queue_name(plan.channel), item)
                 entry = ReceiptEntry(plan.channel, address, job.notification_id, Status.QUEUED)
                 self._counts["queued"] += 1
             self._record(job, entry.status, now, entry.reason)
@@ -514,6 +528,8 @@ class NotificationAPI:
         released = []
         for item in self._deferred.pop_due(now=now, limit=limit):
             job = Job.from_json(item)
+            if self._records is not None:
+                self._records.save(job, item, waiting_in="queue", due_at=now)
             self._queue.publish(queue_name(job.channel), item)
             self._record(job, Status.QUEUED, now, "released:quiet_hours_ended")
             released.append(job)

@@ -103,7 +103,9 @@ class DeliveryService:
     clock : Clock
         Decides every time.
     recorder : StatusRecorder
-        The notification log.
+        The notification log, or the notification DB in front of it
+        (:class:`~reference.notification.records.NotificationRecords`), which then also
+        keeps every job put on a queue so that a lost one is found again.
     seed : int | str
         Seeds the providers and every worker's jitter.
     providers : Mapping[Channel, Sequence[Provider]] | None
@@ -213,7 +215,10 @@ class DeliveryService:
         at = self.deps.clock.now() if now is None else float(now)
         for status in (Status.ACCEPTED, Status.QUEUED):
             self.deps.recorder.record(StatusChange.for_job(job, status, at))
-        return self.publish(job)
+        body = job.to_json()
+        if (records := self.deps.records) is not None:
+            records.save(job, body, waiting_in="queue", due_at=at)
+        return self.deps.queue.publish(queue_name(job.channel), body)
 
     def publish(self, job: Job) -> str:
         """Publish ``job`` without logging: a duplicate copy, as an at-least-once producer

@@ -12,25 +12,23 @@ ForgetsOptOuts         settings lose every opt-out            ``opt_out_violated
 ForgetsQuietHours      settings lose quiet hours              ``quiet_hours_violated``
 AlwaysAllows           a rate limiter that never says no      ``rate_limit_exceeded``
 ForgetfulProvider      a provider without idempotency keys    ``duplicate_effect``
-LossyQueue             a broker that loses every 4th message  ``lost``
 =====================  =====================================  ============================
 
-Never use them outside tests and notebooks.
+Never use them outside tests and notebooks. (A broker that loses messages is not among
+them: that is a fault the system survives, with its notification DB; see
+:mod:`.lossy_queue` and the scenario's ``queue_loss_rate``.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 
 from reference.notification.model import Job
 from reference.notification.providers import ProviderResult, SimulatedProvider
 from reference.notification.ratelimit import RateDecision
 from reference.notification.settings import Preferences, SettingsStore
-from reference.storage.ports import DeadLetter, Delivery, QueueStatistics, WorkQueue
 
-__all__ = ["AlwaysAllows", "ForgetfulProvider", "ForgetsOptOuts", "ForgetsQuietHours",
-           "LossyQueue"]
+__all__ = ["AlwaysAllows", "ForgetfulProvider", "ForgetsOptOuts", "ForgetsQuietHours"]
 
 
 class ForgetsOptOuts(SettingsStore):
@@ -64,42 +62,3 @@ class ForgetfulProvider(SimulatedProvider):
     def send(self, job: Job, *, idempotency_key: str, now: float) -> ProviderResult:
         self.requests = getattr(self, "requests", 0) + 1
         return super().send(job, idempotency_key=f"{idempotency_key}#{self.requests}", now=now)
-
-
-class LossyQueue:
-    """A work queue that silently loses every fourth message published."""
-
-    def __init__(self, inner: WorkQueue) -> None:
-        self.inner = inner
-        self.published = 0
-
-    def publish(self, queue: str, body: str) -> str:
-        self.published += 1
-        if self.published % 4 == 0:
-            return f"lost-{self.published}"
-        return self.inner.publish(queue, body)
-
-    def create_group(self, queue: str, group: str, *, visibility_timeout_s: float = 30.0,
-                     max_deliveries: int = 5) -> None:
-        self.inner.create_group(queue, group, visibility_timeout_s=visibility_timeout_s,
-                                max_deliveries=max_deliveries)
-
-    def consume(self, queue: str, group: str, consumer: str, *, count: int = 1
-                ) -> list[Delivery]:
-        return self.inner.consume(queue, group, consumer, count=count)
-
-    def ack(self, queue: str, group: str, message_id: str) -> bool:
-        return self.inner.ack(queue, group, message_id)
-
-    def dead_letter(self, queue: str, group: str, message_id: str, reason: str) -> bool:
-        return self.inner.dead_letter(queue, group, message_id, reason)
-
-    def dead_letters(self, queue: str, group: str) -> list[DeadLetter]:
-        return self.inner.dead_letters(queue, group)
-
-    def replay_dead_letters(self, queue: str, group: str,
-                            message_ids: Sequence[str] | None = None) -> int:
-        return self.inner.replay_dead_letters(queue, group, message_ids)
-
-    def statistics(self, queue: str, group: str) -> QueueStatistics:
-        return self.inner.statistics(queue, group)

@@ -63,6 +63,7 @@ from reference.notification.model import (
     queue_name,
 )
 from reference.notification.ratelimit import RateLimiter
+from reference.notification.records import NotificationRecords
 from reference.notification.retry import Alerts, RetryPolicy
 from reference.storage.ports import KeyValue, WorkQueue
 
@@ -125,6 +126,12 @@ class DeliveryDeps:
     contacts: TokenRemover | None = None
     quotas: Mapping[str, RateLimiter] = field(default_factory=dict)  # by provider name
 
+    @property
+    def records(self) -> NotificationRecords | None:
+        """The notification DB, when the recorder is one (it keeps every queued job)."""
+        recorder = self.recorder
+        return recorder if isinstance(recorder, NotificationRecords) else None
+
 
 def settled_by_another(settled: IdempotencyRecord | None, job: Job) -> str | None:
     """The reason to suppress ``job`` if *another* notification settled its effect.
@@ -175,12 +182,17 @@ class RetryPump:
                 self._malformed += 1
                 continue
             settled = d.dedupe.get(job.dedupe_key, at)
+            records = d.records
             if settled is not None and settled.done_at is not None:
                 duplicate = settled_by_another(settled, job)
                 if duplicate is not None:
                     d.recorder.record(StatusChange.for_job(job, Status.SUPPRESSED, at, duplicate))
+                elif records is not None:
+                    records.close(job)  # this notification itself settled it: nothing left
                 self._dropped += 1
                 continue
+            if records is not None:
+                records.save(job, item, waiting_in="queue", due_at=at)
             d.queue.publish(queue_name(job.channel), item)
             d.recorder.record(StatusChange.for_job(job, Status.QUEUED, at))
             moved += 1
@@ -244,7 +256,10 @@ def replay_dead_letters(
             continue
     if not jobs:
         return 0
+    records = deps.records
     for message_id, job in jobs.items():
+        if records is not None:
+            records.save(job, job.to_json(), waiting_in="queue", due_at=at)
         deps.dedupe.release(job.dedupe_key)
         deps.replays.mark(qname, message_id)
     replayed = deps.queue.replay_dead_letters(qname, WORKER_GROUP, list(jobs))

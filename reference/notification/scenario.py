@@ -7,7 +7,8 @@ from the seed over simulated time::
     event ──▶ client.send ──▶ API ──▶ queues ──▶ workers ──▶ providers ──▶ log
       │ duplicate event (same event id, later)      ▲ crashes      ▲ transient / permanent
       │ settings change (opt-out, quiet hours)      │ (CrashPlan)  │ errors, an outage
-      └ queue duplicate (a copy of a queued job) ───┘
+      ├ queue duplicate (a copy of a queued job) ───┘
+      └ broker loss (a queued job silently lost: the notification DB publishes it again)
 
 and runs until idle. It records a history the checker (:mod:`.checker`) judges:
 
@@ -16,7 +17,9 @@ and runs until idle. It records a history the checker (:mod:`.checker`) judges:
 - every effect a provider actually produced (:attr:`SimulatedProvider.sent`);
 - every status change of the notification log;
 - every acquisition of the per-user rate limiter (전송률 제한);
-- alerts, worker crashes and the duplicate copies published.
+- alerts, worker crashes and the duplicate copies published;
+- how many messages the broker lost (the notification DB's recovery shows in the log as a
+  ``queued`` change whose reason starts with ``recovered``).
 
 Everything random comes from the seed (one :class:`Random` per purpose, so turning
 one knob does not reshuffle the others) and time from a :class:`~reference.core.clock.FakeClock`:
@@ -48,6 +51,7 @@ from reference.core.clock import FakeClock
 from reference.core.errors import InvalidArgument, LabError
 from reference.notification.api import ReceiptEntry
 from reference.notification.crashes import CrashPlan, CrashPoint
+from reference.notification.lossy_queue import LossyQueue
 from reference.notification.model import (
     Category,
     Channel,
@@ -154,6 +158,9 @@ class ScenarioConfig:
         the chance it dies there; the crash points are drawn from the seed.
     queue_duplicate_rate : float
         Per queued job: the queue delivers a second copy (an at-least-once producer).
+    queue_loss_rate : float
+        Per message published on a channel queue: the broker acknowledges it and loses it
+        (:class:`~reference.notification.lossy_queue.LossyQueue`).
     rate_limit : (int, float)
         Per-user, per-channel limit: at most ``limit`` per ``window_s`` seconds.
     pool_size : int
@@ -179,6 +186,7 @@ class ScenarioConfig:
     outage: Outage | None = None
     crash_rate: float = 0.0
     queue_duplicate_rate: float = 0.0
+    queue_loss_rate: float = 0.0
     rate_limit: tuple[int, float] = (5, 600.0)
     pool_size: int = 2
     start: float = DEFAULT_START
@@ -189,7 +197,8 @@ class ScenarioConfig:
             check_int(name, getattr(self, name), 1)
         for name in ("duplicate_event_rate", "critical_rate", "opt_out_rate",
                      "settings_change_rate", "quiet_hours_rate", "transient_rate",
-                     "permanent_rate", "crash_rate", "queue_duplicate_rate"):
+                     "permanent_rate", "crash_rate", "queue_duplicate_rate",
+                     "queue_loss_rate"):
             check_probability(name, getattr(self, name))
         if self.transient_rate + self.permanent_rate > 1.0:
             raise InvalidArgument.bad_value(
@@ -220,7 +229,8 @@ class ScenarioConfig:
 
     @classmethod
     def stormy(cls) -> ScenarioConfig:
-        """A bad day: flaky providers, an email outage, crashes, duplicates, busy users."""
+        """A bad day: flaky providers, an email outage, crashes, duplicates, a broker that
+        loses messages, busy users."""
         return cls(
             duplicate_event_rate=0.15,
             critical_rate=0.1,
@@ -232,6 +242,7 @@ class ScenarioConfig:
             outage=Outage("email-primary", 300.0, 900.0),
             crash_rate=0.01,
             queue_duplicate_rate=0.2,
+            queue_loss_rate=0.02,
             rate_limit=(3, 600.0),
         )
 
@@ -320,6 +331,7 @@ class ScenarioResult:
     crashes: tuple[tuple[CrashPoint, str], ...]
     alerts: tuple[Alert, ...]
     statistics: SystemStatistics
+    broker_losses: int = 0  # messages the broker acknowledged and lost (queue_loss_rate)
 
     def final_statuses(self) -> dict[Status, int]:
         """How many notifications ended in each status (every status present)."""
@@ -394,6 +406,9 @@ def build_system(store: Store, config: ScenarioConfig, seed: int,
     if "providers" in overrides:
         options.pop("failures")
     options.update(overrides)
+    if config.queue_loss_rate > 0:
+        store = replace(store, queue=LossyQueue(store.queue, rng=Random(f"{seed}:broker"),
+                                                loss_rate=config.queue_loss_rate))
     return NotificationSystem.create(store, **options)
 
 
@@ -666,4 +681,6 @@ def _result(system: NotificationSystem, runner: _Runner, config: ScenarioConfig,
         crashes=tuple(plan.fired) if plan is not None else (),
         alerts=tuple(system.alerts.alerts),
         statistics=stats,
+        broker_losses=len(queue.lost) if isinstance(queue := system.store.queue, LossyQueue)
+        else 0,
     )

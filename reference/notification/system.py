@@ -10,7 +10,9 @@ wires::
                                │ quiet hours                                  │ fallback
                                ▼                                              ▼
                             deferred (delayed queue) ── released ──▶   notification log
-                                                                        alerts · monitor
+                               │                                        alerts · monitor
+                               └─ every queued job is kept first in the notification DB,
+                                  whose recovery sweep publishes a lost one again
 
 What each piece is, and where it lives:
 
@@ -26,6 +28,7 @@ attribute      component                                           module
 ``deferred``   quiet-hours deferral queue                          :mod:`.delayed`
 ``delivery``   worker pools, retry (재시도) pump, dedupe, providers :mod:`.delivery`
 ``log``        notification log and event tracking (이벤트 추적)   :mod:`.tracking`
+``records``    notification DB (데이터 손실 방지) and its recovery  :mod:`.records`
 ``monitor``    queue monitoring (큐 모니터링)                      :mod:`.monitoring`
 ============== =================================================== ==========================
 
@@ -99,6 +102,7 @@ from reference.notification.ratelimit import (
     RateLimiterStatistics,
     RecordingLimiter,
 )
+from reference.notification.records import STALL_AFTER_S, NotificationRecords, RecordsStatistics
 from reference.notification.retry import Alerts, RetryPolicy
 from reference.notification.settings import Preferences, SettingsStore
 from reference.notification.templates import TemplateStore
@@ -134,8 +138,11 @@ class PendingWork:
     ``queued`` counts messages waiting on channel queues, ``in_flight`` those handed to a
     worker and not acked (a crashed worker's come back after the visibility timeout),
     ``deferred`` quiet-hours jobs, ``retrying`` jobs in the retry queue, ``receipts`` delivery
-    receipts a provider will still report for a notification already sent. ``next_due_at`` is
-    the earliest time a deferred job, a retry or a receipt falls due (None if none).
+    receipts a provider will still report for a notification already sent, ``open`` jobs the
+    notification DB still expects to settle (one it holds while every queue is empty was lost,
+    and its recovery sweep will publish it again at its deadline). ``next_due_at`` is the
+    earliest time a deferred job, a retry, a receipt or (when nothing else waits) such a
+    deadline falls due (None if none).
     """
 
     queued: int
@@ -144,11 +151,12 @@ class PendingWork:
     retrying: int
     receipts: int
     next_due_at: float | None
+    open: int = 0
 
     @property
     def idle(self) -> bool:
         return not (self.queued or self.in_flight or self.deferred or self.retrying
-                    or self.receipts)
+                    or self.receipts or self.open)
 
     @property
     def busy_now(self) -> bool:
@@ -170,13 +178,14 @@ class _Outlook:
 @dataclass(frozen=True, slots=True)
 class StepResult:
     """One :meth:`NotificationSystem.step`: deferred jobs released, jobs consumed and sent,
-    worker crashes."""
+    worker crashes, lost jobs the notification DB published again."""
 
     at: float
     released: int
     consumed: int
     sent: int
     crashes: int
+    recovered: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +207,7 @@ class SystemStatistics:
     log: LogStatistics
     monitor: MonitorStatistics
     alerts: int
+    records: RecordsStatistics | None = None
 
 
 def _ceil_us(seconds: float) -> float:
@@ -237,6 +247,9 @@ class NotificationSystem:
         Derives the seeds of apps and clients.
     monitor_every_s : float
         Sampling period of the monitor.
+    records : NotificationRecords or None
+        The notification DB (the recorder both sides write to, in front of ``log``), whose
+        recovery sweep runs every step; None if the system runs without it.
 
     Notes
     -----
@@ -263,6 +276,7 @@ class NotificationSystem:
         ids: SnowflakeGenerator,
         seed: int | str,
         monitor_every_s: float = MONITOR_EVERY_S,
+        records: NotificationRecords | None = None,
     ) -> None:
         self.store = store
         self.clock: Clock = store.clock
@@ -275,6 +289,7 @@ class NotificationSystem:
         self.ids = ids
         self.seed = seed
         self.monitor_every_s = _positive("monitor_every_s", monitor_every_s)
+        self.records = records
         self._apps: dict[str, AppCredentials] = {}
         self._steps = 0
         self._last_sample: float | None = None
@@ -300,6 +315,7 @@ class NotificationSystem:
         max_deliveries: int = MAX_DELIVERIES,
         monitor_every_s: float = MONITOR_EVERY_S,
         worker_id: int = 1,
+        stall_after_s: float | None = STALL_AFTER_S,
     ) -> NotificationSystem:
         """Wire every chapter-10 component on ``store`` and its clock.
 
@@ -329,6 +345,10 @@ max_deliveries
             Queue monitor sampling period.
         worker_id : int
             The Snowflake worker id of this API instance (0..31).
+        stall_after_s : float or None
+            The notification DB's grace before its recovery sweep publishes a stalled job
+            again (:mod:`~reference.notification.records`); None runs without the DB, so
+            a job the broker loses stays lost.
 
         Returns
         -------
@@ -354,9 +374,12 @@ max_deliveries
         _positive("monitor_every_s", monitor_every_s)
         clock = store.clock
         log = NotificationLog()
+        records = None if stall_after_s is None else NotificationRecords(
+            store.kv, store.timeline, log, stall_after_s=stall_after_s)
+        recorder = log if records is None else records  # the DB forwards to the log
         contacts = ContactBook(store.kv)
         delivery = DeliveryService.from_store(
-            store, clock=clock, recorder=log, seed=seed, providers=providers,
+            store, clock=clock, recorder=recorder, seed=seed, providers=providers,
             failures=failures, policy=policy, contacts=contacts, alerts=Alerts(),
             pool_sizes=pool_sizes, quotas_per_minute=quotas_per_minute,
             batch_size=batch_size, crash_plan=crash_plan,
@@ -374,14 +397,14 @@ max_deliveries
             settings=SettingsStore(store.kv) if settings is None else settings,
             queue=store.queue,
             deferred=deferred,
-            log=log,
+            log=recorder,
             ids=ids,
             limiter=recording,
         )
         monitor = QueueMonitor(store.queue, clock)
         return cls(store=store, api=api, delivery=delivery, log=log, deferred=deferred,
                    limiter=recording, monitor=monitor, ids=ids, seed=seed,
-                   monitor_every_s=monitor_every_s)
+                   monitor_every_s=monitor_every_s, records=records)
 
     # ── shortcuts to the parts ───────────────────────────────────────────────────────────
     @property
@@ -469,14 +492,17 @@ max_deliveries
 
     # ── running ──────────────────────────────────────────────────────────────────────────
     def step(self, now: float | None = None) -> StepResult:
-        """One round at the current time: release due deferred jobs, pump due retries, let
-        every worker poll once, and sample the queues if a sampling period has passed.
+        """One round at the current time: release due deferred jobs, publish again the jobs
+        the notification DB finds lost, pump due retries, let every worker poll once, and
+        sample the queues if a sampling period has passed.
 
         ``now`` overrides the time the delivery side acts at (the API releases deferred jobs
         on its clock).
         """
         at = self.clock.now() if now is None else float(now)
         released = self.api.release_deferred()
+        recovered = () if self.records is None else self.records.recover(
+            self.delivery.deps.queue, now=at)
         consumed = sent = crashes = 0
         for pool in self.delivery.step(at).values():
             for poll in pool:
@@ -488,7 +514,7 @@ max_deliveries
             self._last_sample = at
         self._steps += 1
         return StepResult(at=at, released=len(released), consumed=consumed, sent=sent,
-                          crashes=crashes)
+                          crashes=crashes, recovered=len(recovered))
 
     def pending(self) -> PendingWork:
         """What is left to do right now (see :class:`PendingWork`)."""
@@ -496,13 +522,21 @@ max_deliveries
         deferred, retrying = len(self.deferred), len(self.retry_queue)
         dues = self._delayed_dues(deferred, retrying)
         receipts = 0
+        opened = 0 if self.records is None else self.records.open_count()
         if not (queued or in_flight or deferred or retrying):
             waiting = self._outstanding_receipts()
             receipts = len(waiting)
             dues.extend(r.delivered_at for r in waiting)
+            deadline = self._next_deadline()
+            if deadline is not None:
+                dues.append(deadline)
         return PendingWork(queued=queued, in_flight=in_flight, deferred=deferred,
                            retrying=retrying, receipts=receipts,
-                           next_due_at=min(dues) if dues else None)
+                           next_due_at=min(dues) if dues else None, open=opened)
+
+    def _next_deadline(self) -> float | None:
+        """The notification DB's earliest deadline (None without the DB or an open job)."""
+        return None if self.records is None else self.records.next_deadline()
 
     def _channel_load(
         self, known: Mapping[Channel, QueueStatistics] | None = None
@@ -547,6 +581,9 @@ max_deliveries
             dues = self._delayed_dues(deferred, retrying)
             return _Outlook(idle=False, busy_now=False, next_due_at=min(dues) if dues else None)
         earliest = self._earliest_receipt_due()  # the delayed queues are empty: no dues
+        deadline = self._next_deadline()  # an open job here was lost: recovered by then
+        if deadline is not None and (earliest is None or deadline < earliest):
+            return _Outlook(idle=False, busy_now=False, next_due_at=deadline)
         return _Outlook(idle=earliest is None, busy_now=False, next_due_at=earliest,
                         receipts_only=True)
 
@@ -708,6 +745,7 @@ max_deliveries
             log=self.log.statistics(),
             monitor=self.monitor.statistics(),
             alerts=len(self.alerts),
+            records=None if self.records is None else self.records.statistics(),
         )
 
     def __repr__(self) -> str:

@@ -288,6 +288,8 @@ class Worker:
             duplicate = settled_by_another(settled, job)
             if duplicate is not None:
                 d.recorder.record(StatusChange.for_job(job, Status.SUPPRESSED, at, duplicate))
+            elif (records := d.records) is not None:
+                records.close(job)  # a copy of this notification, which settled already
             d.queue.ack(self.queue, WORKER_GROUP, message_id)
             if replayed:
                 d.replays.clear(self.queue, message_id)
@@ -302,7 +304,7 @@ class Worker:
         if quota is not None:
             decision = quota.acquire(provider.name)
             if not decision.allowed:
-                d.retry_queue.schedule(job.to_json(), due_at=at + decision.retry_after_s)
+                self._schedule_retry(job, due_at=at + decision.retry_after_s)
                 self._count("quota_deferred")
                 self._finish(message_id, job, ack=True, replayed=replayed)
                 return False, 0.0
@@ -313,7 +315,7 @@ class Worker:
             # key (None), or holds a request in doubt at another provider. Sending here
             # could repeat that effect, so the job goes back, decided again on a fresh read
             # (the retry pump drops it if the key is done by then). No attempt is used.
-            d.retry_queue.schedule(job.to_json(), due_at=at)
+            self._schedule_retry(job, due_at=at)
             self._count("raced")
             self._finish(message_id, job, ack=True, replayed=replayed)
             return False, 0.0
@@ -335,7 +337,7 @@ class Worker:
             assert step.at is not None
             nxt = dataclasses.replace(job, attempt=step.attempt,
                                       provider_index=step.provider_index)
-            d.retry_queue.schedule(nxt.to_json(), due_at=step.at)
+            self._schedule_retry(nxt, due_at=step.at)
             d.recorder.record(StatusChange.for_job(job, Status.FAILED, at, step.reason))
             self._count("retries" if step.action is Action.RETRY else "fallbacks")
             self._finish(message_id, job, ack=True, replayed=replayed)
@@ -357,6 +359,15 @@ class Worker:
             d.alerts.raise_alert(Alert(at, self.channel, job.notification_id, step.reason))
             self._count("dead_lettered")
         return False, result.latency_s
+
+    def _schedule_retry(self, job: Job, *, due_at: float) -> None:
+        """Put ``job`` on the retry queue until ``due_at`` (kept in the notification DB
+        first, when there is one)."""
+        d = self._deps
+        body = job.to_json()
+        if (records := d.records) is not None:
+            records.save(job, body, waiting_in="retry", due_at=due_at)
+        d.retry_queue.schedule(body, due_at=due_at)
 
     def _route(self, job: Job, settled: IdempotencyRecord | None) -> Job:
         """Send ``job`` where its key is pinned, if a request for it is in doubt there (a

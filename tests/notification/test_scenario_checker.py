@@ -23,7 +23,6 @@ from reference.notification.mutants import (
     ForgetfulProvider,
     ForgetsOptOuts,
     ForgetsQuietHours,
-    LossyQueue,
 )
 from reference.notification.providers import (
     PROVIDER_CHAINS,
@@ -408,14 +407,21 @@ def test_providers_without_idempotency_keys_deliver_duplicates_under_crashes() -
     assert check(run_scenario(config, 4)).ok
 
 
-def test_a_broker_that_loses_messages_is_caught() -> None:
-    def build(store: Store, cfg: ScenarioConfig, seed: int) -> NotificationSystem:
-        lossy = replace(store, queue=LossyQueue(store.queue))
-        return build_system(lossy, cfg, seed)
-
-    report = check(run_scenario(SMALL, 5, build=build))
+def test_a_broker_that_loses_messages_loses_notifications_without_the_notification_db() -> None:
+    lossy = replace(SMALL, queue_loss_rate=0.25)
+    report = broken_run(lossy, 5, lambda store: {"stall_after_s": None})
     assert report.counts["lost"] > 0, report.summary()
     assert all("ended queued" in a.detail for a in report.of_kind("lost"))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_notification_db_recovers_every_message_the_broker_loses(seed: int) -> None:
+    result = run_scenario(replace(ScenarioConfig.stormy(), queue_loss_rate=0.25), seed)
+    report = check(result)
+    assert report.ok, f"seed {seed}: {report.summary()}"
+    records = result.statistics.records
+    assert records is not None and records.open == 0
+    assert result.broker_losses > 0 and records.recovered > 0
 
 
 def with_entry(result: ScenarioResult, nid: str, **changes: object) -> ScenarioResult:

@@ -1,0 +1,242 @@
+"""The notification DB: every queued job is kept, and a job the broker loses is sent anyway."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import time
+from random import Random
+
+import pytest
+
+from reference.core.clock import FakeClock
+from reference.core.errors import InvalidArgument, NotFound
+from reference.notification.lossy_queue import LossyQueue
+from reference.notification.model import (
+    WORKER_GROUP,
+    Category,
+    Channel,
+    Job,
+    NotificationRequest,
+    Status,
+    StatusChange,
+    queue_name,
+)
+from reference.notification.records import NotificationRecords
+from reference.notification.settings import Preferences, QuietHours
+from reference.notification.system import NotificationSystem
+from reference.notification.tracking import NotificationLog
+from reference.storage import Store
+
+STALL_S = 60.0
+SMS = queue_name(Channel.SMS)
+
+
+def sms_job(n: int, at: float) -> Job:
+    return Job(f"n{n}", f"evt-{n}", "u1", Channel.SMS, "+14155550100", "", f"code {n}",
+               Category.SECURITY, True, accepted_at=at)
+
+
+@pytest.fixture
+def records(store: Store) -> NotificationRecords:
+    store.queue.create_group(SMS, WORKER_GROUP)
+    return NotificationRecords(store.kv, store.timeline, NotificationLog(), stall_after_s=STALL_S)
+
+
+def queue_once(records: NotificationRecords, job: Job, at: float) -> None:
+    """What the intake does: log accepted and queued, and keep the job before publishing."""
+    for status in (Status.ACCEPTED, Status.QUEUED):
+        records.record(StatusChange.for_job(job, status, at))
+    records.save(job, job.to_json(), waiting_in="queue", due_at=at)
+
+
+def bodies(store: Store) -> list[str]:
+    return [d.body for d in store.queue.consume(SMS, WORKER_GROUP, "w", count=100)]
+
+
+def test_a_job_the_broker_lost_is_published_again_after_its_deadline(
+        store: Store, clock: FakeClock, records: NotificationRecords) -> None:
+    job = sms_job(1, clock.now())
+    queue_once(records, job, clock.now())  # ... and the broker loses the publish
+    clock.advance(STALL_S - 1)
+    assert records.recover(store.queue, now=clock.now()) == ()
+    clock.advance(1)
+    assert records.recover(store.queue, now=clock.now()) == (job,)
+    assert bodies(store) == [job.to_json()]
+    row = records.get("n1")
+    assert (row.waiting_in, row.deadline, row.settled) == ("queue", clock.now() + STALL_S, "")
+    assert records.statistics().recovered == 1
+
+
+def test_a_job_still_behind_a_backlog_is_not_published_twice(
+        store: Store, clock: FakeClock, records: NotificationRecords) -> None:
+    jobs = [sms_job(n, clock.now()) for n in range(3)]
+    for job in jobs:
+        queue_once(records, job, clock.now())
+        store.queue.publish(SMS, job.to_json())  # kept: the workers are just slow
+    clock.advance(10 * STALL_S)
+    assert records.recover(store.queue, now=clock.now()) == ()
+    assert len(bodies(store)) == 3
+
+
+def test_only_jobs_older_than_everything_the_queue_holds_count_as_lost(
+        store: Store, clock: FakeClock, records: NotificationRecords) -> None:
+    lost = sms_job(1, clock.now())
+    queue_once(records, lost, clock.now())  # lost by the broker
+    clock.advance(5)
+    kept = sms_job(2, clock.now())
+    queue_once(records, kept, clock.now())
+    store.queue.publish(SMS, kept.to_json())  # kept, and younger than the lost one
+    clock.advance(STALL_S + 5)
+    assert records.recover(store.queue, now=clock.now()) == (lost,)
+
+
+def test_settling_closes_the_record_and_keeps_the_outcome(
+        store: Store, clock: FakeClock, records: NotificationRecords) -> None:
+    job = sms_job(1, clock.now())
+    queue_once(records, job, clock.now())
+    assert records.open_count() == 1
+    records.record(StatusChange.for_job(job, Status.SENT, clock.now() + 1, "via sms-primary"))
+    row = records.get("n1")
+    assert (row.settled, row.reason, row.deadline, row.job) == ("sent", "via sms-primary",
+                                                               None, job)
+    assert records.open_count() == 0 and records.next_deadline() is None
+    clock.advance(10 * STALL_S)
+    assert records.recover(store.queue, now=clock.now()) == ()
+
+
+def test_failed_and_deferred_do_not_close_a_record(
+        store: Store, clock: FakeClock, records: NotificationRecords) -> None:
+    job = sms_job(1, clock.now())
+    queue_once(records, job, clock.now())
+    records.record(StatusChange.for_job(job, Status.FAILED, clock.now(), "5xx"))
+    assert records.open_count() == 1
+
+
+def test_a_retry_lost_on_its_way_back_is_published_after_its_due_time_plus_the_grace(
+        store: Store, clock: FakeClock, records: NotificationRecords) -> None:
+    job = replace(sms_job(1, clock.now()), attempt=2)
+    records.record(StatusChange.for_job(job, Status.ACCEPTED, clock.now()))
+    records.save(job, job.to_json(), waiting_in="retry", due_at=clock.now() + 100)
+    clock.advance(100 + STALL_S - 1)
+    assert records.recover(store.queue, now=clock.now()) == ()
+    clock.advance(1)
+    assert records.recover(store.queue, now=clock.now()) == (job,)
+    assert Job.from_json(bodies(store)[0]).attempt == 2  # the retry itself, not the original
+
+
+def test_a_record_reopened_after_settling_is_closed_by_the_sweep_not_resent(
+        store: Store, clock: FakeClock, records: NotificationRecords) -> None:
+    job = sms_job(1, clock.now())
+    queue_once(records, job, clock.now())
+    records.record(StatusChange.for_job(job, Status.SENT, clock.now(), "via sms-primary"))
+    records.save(job, job.to_json(), waiting_in="retry", due_at=clock.now())  # a late copy
+    clock.advance(STALL_S)
+    assert records.recover(store.queue, now=clock.now()) == ()
+    assert records.open_count() == 0 and bodies(store) == []
+
+
+def test_bad_input_is_refused_before_anything_is_written(
+        store: Store, clock: FakeClock, records: NotificationRecords) -> None:
+    job = sms_job(1, clock.now())
+    with pytest.raises(InvalidArgument, match="waiting_in"):
+        records.save(job, job.to_json(), waiting_in="inbox", due_at=clock.now())
+    with pytest.raises(InvalidArgument, match="due_at"):
+        records.save(job, job.to_json(), waiting_in="queue", due_at=float("nan"))
+    assert records.open_count() == 0
+    with pytest.raises(NotFound):
+        records.get("n1")
+    with pytest.raises(InvalidArgument, match="stall_after_s"):
+        NotificationRecords(store.kv, store.timeline, NotificationLog(), stall_after_s=0)
+    with pytest.raises(InvalidArgument, match="log"):
+        NotificationRecords(store.kv, store.timeline, object())  # type: ignore[arg-type]
+
+
+# ── the whole system ─────────────────────────────────────────────────────────────────────
+
+def lossy_system(store: Store, loss_rate: float, **options: object) -> NotificationSystem:
+    lossy = LossyQueue(store.queue, rng=Random(1), loss_rate=loss_rate)
+    system = NotificationSystem.create(replace(store, queue=lossy), seed=2, failures="none",
+                                       **options)  # type: ignore[arg-type]
+    system.register_user("u1", phone="+14155550100", email="u1@example.com")
+    system.publish_template("otp", title="Code", body="Your code is ${code}")
+    return system
+
+
+def send_codes(system: NotificationSystem, n: int) -> list[str]:
+    ids, client = [], system.client()
+    for i in range(n):
+        receipt = client.send(NotificationRequest(
+            f"evt-{i}", "u1", "otp", {"code": str(i)}, channels=(Channel.SMS,),
+            category=Category.SECURITY, critical=True))
+        ids.extend(e.notification_id for e in receipt.entries)
+    return ids
+
+
+def test_with_the_db_every_notification_reaches_the_provider_though_the_broker_loses_half(
+        store: Store) -> None:
+    system = lossy_system(store, 0.5)
+    ids = send_codes(system, 20)
+    system.run_until_idle()
+    assert {system.log.status(nid) for nid in ids} <= {Status.SENT, Status.DELIVERED}
+    sent = [e.notification_id for p in system.providers[Channel.SMS] for e in p.sent]
+    assert sorted(sent) == sorted(ids)  # each exactly once
+    stats = system.statistics().records
+    assert stats is not None and stats.recovered > 0 and stats.open == 0
+
+
+def test_without_the_db_the_lost_ones_stay_queued_forever(store: Store) -> None:
+    system = lossy_system(store, 0.5, stall_after_s=None)
+    ids = send_codes(system, 20)
+    system.run_until_idle()
+    stuck = [nid for nid in ids if system.log.status(nid) is Status.QUEUED]
+    assert stuck and system.pending().idle  # idle: nothing anywhere says they exist
+    assert system.records is None and system.statistics().records is None
+
+
+def test_a_deferred_job_lost_between_the_quiet_queue_and_its_channel_is_recovered(
+        store: Store, clock: FakeClock) -> None:
+    system = lossy_system(store, 0.0)
+    # 22:13 UTC at the start: quiet until 07:00
+    system.settings.save("u1", Preferences(quiet_hours=QuietHours(time(21), time(7))))
+    receipt = system.client().send(NotificationRequest(
+        "evt-q", "u1", "otp", {"code": "1"}, channels=(Channel.EMAIL,)))
+    entry = receipt.entries[0]
+    assert entry.status is Status.DEFERRED and entry.due_at is not None
+    clock.advance(entry.due_at - clock.now())
+    assert system.deferred.pop_due(now=clock.now())  # a pump that dies before publishing
+    system.run_until_idle()
+    assert system.log.status(entry.notification_id) in (Status.SENT, Status.DELIVERED)
+    queued = [c for c in system.log.history(entry.notification_id) if c.status is Status.QUEUED]
+    assert queued[0].reason.startswith("recovered") and queued[0].at == entry.due_at + 120.0
+
+
+def test_an_idle_system_has_no_open_record(store: Store) -> None:
+    system = lossy_system(store, 0.0)
+    send_codes(system, 5)
+    assert system.pending().open == 5 and not system.pending().idle
+    system.run_until_idle()
+    assert system.pending().open == 0 and system.pending().idle
+
+
+def test_a_late_copy_of_a_settled_notification_closes_its_record_when_it_is_dropped(
+        store: Store) -> None:
+    """On a real deployment another worker may save a copy after the notification settled
+    (a retry it scheduled while the other copy went through). The pump that drops that
+    retry, and the worker that acks such a copy, close the record at once."""
+    system = lossy_system(store, 0.0)
+    [nid] = send_codes(system, 1)
+    system.run_until_idle()
+    records = system.records
+    assert records is not None and records.get(nid).settled == "sent"
+    job = records.get(nid).job
+    assert job is not None
+    body = job.to_json()
+    records.save(job, body, waiting_in="retry", due_at=system.clock.now())
+    system.retry_queue.schedule(body, due_at=system.clock.now())
+    system.step()  # the pump drops it: its key is done by this very notification
+    assert records.open_count() == 0
+    records.save(job, body, waiting_in="queue", due_at=system.clock.now())
+    system.delivery.publish(job)
+    system.step()  # the worker acks the copy without a log line
+    assert records.open_count() == 0
+    assert records.statistics().recovered == 0
