@@ -21,11 +21,13 @@ Delivery
     :mod:`.pump`        the retry pump and dead-letter replay, back onto the channel queues
     :mod:`.delivery`    every channel's worker pool and the pump, wired and stepped together
     :mod:`.tracking`    the notification log and engagement funnel (이벤트 추적)
+    :mod:`.records`     every job kept, a lost one sent again (데이터 손실 방지)
     :mod:`.monitoring`  queue depth and age, when to add workers (큐 모니터링)
 
 The whole
     :mod:`.system`      :class:`NotificationSystem`: every part wired on one store and clock
     :mod:`.crashes`     deterministic worker crashes: which point, which arrival
+    :mod:`.lossy_queue` a broker that acknowledges messages and loses them (a fault)
     :mod:`.scenario`    seeded fault scenarios through the whole pipeline (장애 시나리오)
     :mod:`.checker`     named anomalies over a recorded history (불변식 검사기)
 
@@ -50,6 +52,7 @@ from reference.notification.model import (
     StatusChange,
 )
 from reference.notification.providers import FailureModel, SimulatedProvider
+from reference.notification.records import NotificationRecords
 from reference.notification.scenario import (
     Outage,
     ScenarioConfig,
@@ -76,6 +79,7 @@ __all__ = [
     "NotificationAPI",
     "NotificationClient",
     "NotificationLog",
+    "NotificationRecords",
     "NotificationRequest",
     "NotificationSystem",
     "Outage",

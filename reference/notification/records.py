@@ -49,7 +49,7 @@ Examples
 >>> [j.notification_id for j in records.recover(store.queue, now=clock.now())]
 ['n1']
 >>> records.get("n1").waiting_in, records.get("n1").deadline
-('queue', 1181.0)
+('queue', 1121.0)
 >>> records.record(StatusChange.for_job(job, Status.SENT, 1062.0, "via sms-primary"))
 >>> records.get("n1").settled, records.open_count()
 ('sent', 0)

@@ -26,8 +26,10 @@ and clicked.
 
 Storage choice: plain in-memory structures. The log is an append-only history that only this
 process reads back (the checker, the funnel, the notebook plots); a production system would
-stream it to a database or an analytics pipeline. Keeping it in memory keeps every run
-deterministic and fast enough for simulations of tens of thousands of notifications.
+stream it to an analytics pipeline. What must survive a crash, each queued job and whether it
+settled, is kept in the store by the notification DB (:mod:`.records`), which sits in front of
+this log and forwards every change to it. Keeping the history in memory keeps simulations of
+tens of thousands of notifications fast.
 
 At-least-once tolerance: workers consume an at-least-once queue, so the same status can
 arrive twice (a worker crashed after recording ``sent`` but before its ack, and the
