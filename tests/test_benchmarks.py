@@ -65,6 +65,7 @@ def test_notification_suite_reports_the_pipeline_against_its_target_and_backends
                  "memory: delivery only (queue → provider → log)",
                  "memory: caller: encode + sign batch calls",
                  "memory: floor (job, its JSON, 4 log lines only)",
+                 "memory: pipeline without the notification DB",
                  "fakeredis: notification pipeline (end to end)"):
         assert name in printed
     assert "x target 50,000/s" in printed
@@ -85,6 +86,9 @@ def test_notification_suite_reports_the_pipeline_against_its_target_and_backends
     assert fake.vs_baseline == pytest.approx(fake.ops_per_s / pipeline.ops_per_s)
     assert intake.vs_baseline == pytest.approx(intake.ops_per_s / pipeline.ops_per_s)
     assert single.vs_baseline == pytest.approx(single.ops_per_s / pipeline.ops_per_s)
+    bare = figures["memory: pipeline without the notification DB"]
+    assert bare.vs_baseline == pytest.approx(bare.ops_per_s / pipeline.ops_per_s)
+    assert f"costs {1 - pipeline.ops_per_s / bare.ops_per_s:.0%} of this rate" in bare.note
     floor = figures["memory: floor (job, its JSON, 4 log lines only)"]
     assert floor.vs_baseline == pytest.approx(floor.ops_per_s / 50_000)
     assert floor.ops_per_s > pipeline.ops_per_s  # a part costs less than the whole
