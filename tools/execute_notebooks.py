@@ -2,14 +2,18 @@
 
 Every code cell runs top to bottom in a fresh kernel of the current environment; outputs are
 written back. Run timings are not recorded and widget model ids (random UUIDs) are replaced
-by stable ones, so re-running unchanged code leaves ``git status`` clean.
+by stable ones, so re-running unchanged code leaves ``git status`` clean. Widget state is not
+kept (it holds timings), so a progress bar's plain-text form, which GitHub and a kernel-less
+viewer show, is rewritten to the bar's final text without its timings.
 
 Usage: python tools/execute_notebooks.py [NOTEBOOK_OR_DIR ...]   (default: notebooks/)
 """
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -25,6 +29,39 @@ def _stable_widget_ids(nb: nbformat.NotebookNode) -> None:
             data = output.get("data", {})
             if WIDGET_MIME in data:
                 data[WIDGET_MIME]["model_id"] = f"cell{index:03d}-widget{n}"
+
+
+_TIMINGS = re.compile(r"\s*\[[^\]]*\]\s*$")  # tqdm's "[00:01<00:00, 95.3it/s]"
+
+
+def _final_progress_text(state: dict[str, dict[str, object]], model_id: str) -> str | None:
+    """The final text of a tqdm notebook bar (an HBox of HTML, FloatProgress, HTML), without
+    timings; None if ``model_id`` is no such bar."""
+    box = state.get(model_id, {})
+    children = box.get("state", {}).get("children", []) if box.get("model_name") == "HBoxModel" \
+        else []
+    ids = [c.removeprefix("IPY_MODEL_") for c in children if isinstance(c, str)]
+    models = [state.get(i, {}) for i in ids]
+    if [m.get("model_name") for m in models] != ["HTMLModel", "FloatProgressModel", "HTMLModel"]:
+        return None
+    left, bar, right = (m.get("state", {}) for m in models)
+    done, total = float(bar.get("value", 0) or 0), float(bar.get("max", 0) or 0)
+    filled = round(10 * done / total) if total else 0
+    counts = _TIMINGS.sub("", html.unescape(str(right.get("value", "")))).strip()
+    label = html.unescape(str(left.get("value", "")))
+    return f"{label}|{'█' * filled}{' ' * (10 - filled)}| {counts}"
+
+
+def _final_progress_bars(nb: nbformat.NotebookNode) -> None:
+    state = nb.metadata.get("widgets", {}).get(
+        "application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_MIME in data:
+                text = _final_progress_text(state, data[WIDGET_MIME]["model_id"])
+                if text is not None:
+                    data["text/plain"] = text
 
 
 def _coalesce_streams(nb: nbformat.NotebookNode) -> None:
@@ -58,6 +95,7 @@ def execute(path: Path) -> None:
     )
     client.execute()
     _coalesce_streams(nb)
+    _final_progress_bars(nb)  # before the ids change and the state goes
     _stable_widget_ids(nb)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
