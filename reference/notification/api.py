@@ -98,7 +98,14 @@ from reference.notification.model import (
 )
 from reference.notification.ratelimit import RateLimiterLike
 from reference.notification.records import NotificationRecords
-from reference.notification.settings import Decision, Defer, SettingsStore, Suppress, decide
+from reference.notification.settings import (
+    Decision,
+    Defer,
+    Preferences,
+    SettingsStore,
+    Suppress,
+    decide,
+)
 from reference.notification.templates import Rendered, Template, TemplateStore, render_template
 from reference.notification.validation import (
     batch_items,
@@ -176,6 +183,8 @@ class APIStatistics:
 
     A batch counts each of its requests; a batch whose body cannot be parsed or
     authenticated counts as one rejected request (how many it held is unknown).
+    ``opted_out_while_deferred`` counts deferred jobs suppressed at release because the user
+    had opted out of their channel or category in the meantime.
     """
 
     requests: int
@@ -186,6 +195,7 @@ class APIStatistics:
     suppressed: int
     rate_limited: int
     released: int
+    opted_out_while_deferred: int
 
 
 def _check_route(signed: SignedRequest, path: str) -> None:
@@ -512,6 +522,12 @@ class NotificationAPI:
     def release_deferred(self, *, limit: int | None = None) -> tuple[Job, ...]:
         """Queue every deferred job that is due on the clock; record ``queued`` for each.
 
+        The user's opt-outs are read again first: a non-critical job whose channel or
+        category the user opted out of while it waited is suppressed instead (reason
+        ``opted_out:...``, "while deferred"), since the preference check belongs to the
+        moment of sending. Quiet hours are not decided again: the job waited for the window
+        it was deferred for, and leaves at the time it was promised.
+
         Returns
         -------
         tuple of Job
@@ -519,15 +535,22 @@ class NotificationAPI:
 
         Notes
         -----
-        One range scan plus, per job, one ZREM, one publish and one log record. The job is
-        removed from the delayed queue before it is published: two pumps racing cannot both
-        release it, and a crash between the two would lose it — the usual fix is a
-        transaction (MULTI or a Lua script) around both, which the ports do not offer.
+        One range scan plus, per job, one ZREM, one settings read (one per user and call;
+        none for a critical job), one publish and one log record. The job is removed from
+        the delayed queue before it is published: two pumps racing cannot both release it.
+        A crash between the two would lose it but for the notification DB (when the log is
+        one), whose recovery sweep publishes it again after its deadline.
         """
         now = self._clock.now()
         released = []
+        preferences: dict[str, Preferences] = {}
         for item in self._deferred.pop_due(now=now, limit=limit):
             job = Job.from_json(item)
+            reason = self._opted_out_since(job, preferences)
+            if reason is not None:
+                self._record(job, Status.SUPPRESSED, now, reason)
+                self._counts["opted_out_while_deferred"] += 1
+                continue
             if self._records is not None:
                 self._records.save(job, item, waiting_in="queue", due_at=now)
             self._queue.publish(queue_name(job.channel), item)
@@ -535,6 +558,20 @@ class NotificationAPI:
             released.append(job)
         self._counts["released"] += len(released)
         return tuple(released)
+
+    def _opted_out_since(self, job: Job, preferences: dict[str, Preferences]) -> str | None:
+        """Why ``job`` must not leave after all: its user opted out of its channel or
+        category while it was deferred (None: it may go; a critical job always may)."""
+        if job.critical:
+            return None
+        prefs = preferences.get(job.user_id)
+        if prefs is None:
+            prefs = preferences[job.user_id] = self.settings.get(job.user_id)
+        if job.channel not in prefs.channels:
+            return f"opted_out:channel={job.channel.value} (while deferred)"
+        if job.category not in prefs.categories:
+            return f"opted_out:category={job.category.value} (while deferred)"
+        return None
 
     def next_release_at(self) -> float | None:
         """When the earliest deferred job falls due (None if none is waiting)."""

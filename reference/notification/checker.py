@@ -14,16 +14,19 @@ anomaly                   the promise broken
 ``duplicate_effect``      at most one effect per (event, channel, address)
 ``unexplained_effect``    every effect belongs to a notification the API accepted
 ``opt_out_violated``      no non-critical effect on a channel or category the user had
-                          opted out of when the request was made
+                          opted out of when the request was made, or, for a deferred
+                          notification, when it was released
 ``rate_limit_exceeded``   at most ``limit`` non-critical notifications accepted per (user,
                           channel) in *any* window of ``window_s`` (a sliding check)
 ``quiet_hours_dropped``   a non-critical request inside the user's quiet hours (opted in,
-                          reachable, under the limit) is deferred, never dropped
+                          reachable, under the limit) is deferred, never dropped (at its
+                          release only an opt-out made meanwhile may suppress it)
 ``quiet_hours_violated``  no non-critical effect inside the user's quiet hours, when it
                           was queued inside that same quiet window
 ``suppressed_without_reason`` every suppression says why
 ``false_suppression``     an intake suppression's reason holds: ``opted_out`` only when
-                          the user had opted out of that channel or category,
+                          the user had opted out of that channel or category (at the
+                          request; at the release, for a deferred one),
                           ``no_contact`` only without an address, ``rate_limited`` only
                           when ``limit`` grants already lie in the window
 ``suppressed_but_sent``   a notification the API suppressed at intake produces no effect
@@ -64,7 +67,12 @@ from reference.notification.api import ReceiptEntry
 from reference.notification.model import Channel, Status, StatusChange
 from reference.notification.ratelimit import Acquisition
 from reference.notification.retry import Alert
-from reference.notification.scenario import ProviderEffect, RequestRecord, ScenarioConfig
+from reference.notification.scenario import (
+    ProviderEffect,
+    RequestRecord,
+    ScenarioConfig,
+    SettingsChange,
+)
 from reference.notification.settings import Preferences, quiet_window_end
 from reference.notification.tracking import ALLOWED_TRANSITIONS
 
@@ -111,6 +119,9 @@ class History(Protocol):
 
     @property
     def alerts(self) -> tuple[Alert, ...]: ...
+
+    @property
+    def settings_changes(self) -> tuple[SettingsChange, ...]: ...
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -168,6 +179,49 @@ class _Accepted:
     entry: ReceiptEntry
 
 
+class _SettingsTimeline:
+    """What each user had set at any moment: the settings recorded with a request, then every
+    change recorded after it."""
+
+    def __init__(self, changes: Iterable[SettingsChange]) -> None:
+        self._by_user: dict[str, list[SettingsChange]] = defaultdict(list)
+        for change in sorted(changes, key=lambda c: c.at):
+            self._by_user[change.user_id].append(change)
+
+    def at(self, acc: _Accepted, t: float) -> Preferences:
+        """The settings of ``acc``'s user at ``t`` (no earlier than its request)."""
+        prefs = acc.record.preferences
+        for change in self._by_user.get(acc.record.request.user_id, ()):
+            if change.at > t:
+                break
+            if change.at > acc.record.at:
+                prefs = change.preferences
+        return prefs
+
+
+def _released_at(changes: Sequence[StatusChange]) -> float | None:
+    """When a deferred notification left the quiet-hours queue (queued or suppressed right
+    after ``deferred``); None if it never was deferred or never left."""
+    for before, after in pairwise(changes):
+        if before.status is Status.DEFERRED and after.status in (Status.QUEUED,
+                                                                  Status.SUPPRESSED):
+            return after.at
+    return None
+
+
+def _opted_out(prefs: Preferences, acc: _Accepted) -> str | None:
+    """What ``acc``'s user opted out of under ``prefs`` (None: neither its channel nor its
+    category; and a critical request ignores opt-outs)."""
+    request, channel = acc.record.request, acc.entry.channel
+    if request.critical:
+        return None
+    if channel not in prefs.channels:
+        return f"channel={channel.value}"
+    if request.category not in prefs.categories:
+        return f"category={request.category.value}"
+    return None
+
+
 def _local(prefs: Preferences, at: float) -> str:
     return datetime.fromtimestamp(at, prefs.zone).strftime("%H:%M:%S")
 
@@ -198,7 +252,8 @@ def check(result: History) -> CheckReport:
         ``exercises.check(name)``).
     """
     if not all(hasattr(result, part) for part in
-               ("config", "requests", "effects", "changes", "acquisitions", "alerts")):
+               ("config", "requests", "effects", "changes", "acquisitions", "alerts",
+                "settings_changes")):
         raise InvalidArgument.bad_value(
             "result", result, "a recorded history such as run_scenario(...)'s result "
             "(to grade an exercise, use exercises.check(name))")
@@ -209,12 +264,13 @@ def check(result: History) -> CheckReport:
     history: dict[str, list[StatusChange]] = defaultdict(list)
     for change in result.changes:
         history[change.notification_id].append(change)
+    settings = _SettingsTimeline(result.settings_changes)
     anomalies: list[Anomaly] = []
     anomalies += _reasons(result.requests, result.changes)
     anomalies += _lost(accepted, history)
-    anomalies += _effects(accepted, history, result.effects)
+    anomalies += _effects(accepted, history, result.effects, settings)
     anomalies += _rate_limit(result.requests, result.config.rate_limit)
-    anomalies += _quiet_hours_dropped(accepted, history)
+    anomalies += _quiet_hours_dropped(accepted, history, settings)
     anomalies += _false_suppressions(result.requests, result.config.rate_limit)
     anomalies += _transitions(accepted, history)
     anomalies += _dead_letters(history, result.alerts)
@@ -268,7 +324,7 @@ def _lost(accepted: dict[str, _Accepted],
 
 
 def _effects(accepted: dict[str, _Accepted], history: dict[str, list[StatusChange]],
-             effects: Sequence[ProviderEffect]) -> list[Anomaly]:
+             effects: Sequence[ProviderEffect], settings: _SettingsTimeline) -> list[Anomaly]:
     found = []
     groups: dict[tuple[str, Channel, str], list[ProviderEffect]] = defaultdict(list)
     for pe in effects:
@@ -286,7 +342,8 @@ def _effects(accepted: dict[str, _Accepted], history: dict[str, list[StatusChang
             found.append(Anomaly("suppressed_but_sent", effect.notification_id,
                                  f"suppressed at intake ({acc.entry.reason or 'no reason'}), "
                                  f"yet {effect.provider} sent it at {effect.at:.3f}"))
-        found += _settings_violations(pe, acc, history.get(effect.notification_id, []))
+        found += _settings_violations(pe, acc, history.get(effect.notification_id, []),
+                                      settings)
     for (event, channel, address), group in groups.items():
         if len(group) > 1:
             via = ", ".join(f"{g.effect.provider}@{g.effect.at:.3f} ({g.effect.notification_id})"
@@ -306,7 +363,8 @@ def _effects(accepted: dict[str, _Accepted], history: dict[str, list[StatusChang
 
 
 def _settings_violations(pe: ProviderEffect, acc: _Accepted,
-                         changes: Sequence[StatusChange]) -> list[Anomaly]:
+                         changes: Sequence[StatusChange],
+                         settings: _SettingsTimeline) -> list[Anomaly]:
     request, prefs = acc.record.request, acc.record.preferences
     if request.critical:
         return []
@@ -319,6 +377,11 @@ def _settings_violations(pe: ProviderEffect, acc: _Accepted,
         found.append(Anomaly("opt_out_violated", nid,
                              f"{request.category.value} sent on {channel.value}, opted out "
                              "of the category"))
+    elif (released := _released_at(changes)) is not None and (
+            what := _opted_out(settings.at(acc, released), acc)) is not None:
+        found.append(Anomaly("opt_out_violated", nid,
+                             f"sent on {channel.value} after its deferral, though the user "
+                             f"had opted out ({what}) before its release at {released:.3f}"))
     quiet = prefs.quiet_hours
     if quiet is not None:
         ends = quiet_window_end(quiet, prefs.zone, at)
@@ -359,14 +422,24 @@ def _rate_limit(requests: Sequence[RequestRecord],
 
 
 def _quiet_hours_dropped(accepted: dict[str, _Accepted],
-                         history: dict[str, list[StatusChange]]) -> list[Anomaly]:
+                         history: dict[str, list[StatusChange]],
+                         settings: _SettingsTimeline) -> list[Anomaly]:
     found = []
     for nid, acc in accepted.items():
         request, prefs, entry = acc.record.request, acc.record.preferences, acc.entry
-        statuses = [c.status for c in history.get(nid, [])]
-        if (Status.DEFERRED, Status.SUPPRESSED) in pairwise(statuses):
-            found.append(Anomaly("quiet_hours_dropped", nid,
-                                 "deferred, then suppressed instead of released"))
+        changes = history.get(nid, [])
+        dropped = next((after for before, after in pairwise(changes)
+                        if before.status is Status.DEFERRED
+                        and after.status is Status.SUPPRESSED), None)
+        if dropped is not None:
+            what = _opted_out(settings.at(acc, dropped.at), acc)
+            if what is None:
+                found.append(Anomaly("quiet_hours_dropped", nid,
+                                     "deferred, then suppressed instead of released"))
+            elif not dropped.reason.startswith(f"opted_out:{what}"):
+                found.append(Anomaly("false_suppression", nid,
+                                     f"suppressed at its release for {dropped.reason!r}; the "
+                                     f"user had opted out of {what}"))
             continue
         quiet = prefs.quiet_hours
         if (request.critical or quiet is None or entry.status is not Status.SUPPRESSED

@@ -256,6 +256,44 @@ def test_quiet_hours_defer_jobs_until_the_window_ends_then_the_pump_queues_them(
     assert world.api.statistics().released == 2
 
 
+def test_an_opt_out_made_while_a_job_waits_suppresses_it_at_release(world: World) -> None:
+    world.api.settings.set_quiet_hours("u1", QuietHours(time(22), time(7)), time_zone="UTC")
+    receipt = world.client.send(world.request(channels=(SMS, EMAIL, IOS)))
+    critical = world.client.send(world.request(event_id="evt-2", channels=(SMS,),
+                                               category=Category.SECURITY, critical=True))
+    assert {e.status for e in receipt.entries} == {Status.DEFERRED}
+    assert critical.entries[0].status is Status.QUEUED  # critical: no quiet hours
+    world.api.settings.set_channel("u1", SMS, opted_in=False)  # while they wait
+    world.api.settings.set_category("u1", Category.TRANSACTIONAL, opted_in=False)
+    world.api.settings.set_channel("u1", EMAIL, opted_in=True)
+    due = world.api.next_release_at()
+    assert due is not None
+    world.clock.advance(due - world.clock.now())
+    assert world.api.release_deferred() == ()
+    last = {c.notification_id: c for c in world.log.changes}
+    assert sorted((e.channel.value, last[e.notification_id].status.value,
+                   last[e.notification_id].reason) for e in receipt.entries) == [
+        ("email", "suppressed", "opted_out:category=transactional (while deferred)"),
+        ("ios", "suppressed", "opted_out:category=transactional (while deferred)"),
+        ("ios", "suppressed", "opted_out:category=transactional (while deferred)"),
+        ("sms", "suppressed", "opted_out:channel=sms (while deferred)"),
+    ]
+    stats = world.api.statistics()
+    assert (stats.released, stats.opted_out_while_deferred) == (0, 4)
+
+
+def test_an_opt_in_made_while_a_job_waits_lets_it_leave(world: World) -> None:
+    world.api.settings.set_quiet_hours("u1", QuietHours(time(22), time(7)), time_zone="UTC")
+    receipt = world.client.send(world.request(channels=(SMS,)))
+    world.api.settings.set_channel("u1", SMS, opted_in=False)
+    world.api.settings.set_channel("u1", SMS, opted_in=True)  # changed back in time
+    due = world.api.next_release_at()
+    assert due is not None
+    world.clock.advance(due - world.clock.now())
+    assert [j.notification_id for j in world.api.release_deferred()] == [
+        receipt.entries[0].notification_id]
+
+
 def test_critical_bypasses_opt_out_quiet_hours_and_the_rate_limit(world: World) -> None:
     world.api.settings.set_channel("u1", SMS, opted_in=False)
     world.api.settings.set_quiet_hours("u1", QuietHours(time(0), time(23, 59)))
@@ -317,6 +355,7 @@ def test_statistics_count_requests_and_outcomes(world: World) -> None:
         suppressed=2,
         rate_limited=0,
         released=0,
+        opted_out_while_deferred=0,
     )
 
 

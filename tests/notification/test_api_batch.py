@@ -81,7 +81,7 @@ def test_statistics_count_each_request_of_a_batch(world: World) -> None:
                              for i in range(3)])
     assert world.api.statistics() == APIStatistics(
         requests=3, rejected=0, accepted=3, queued=3, deferred=0, suppressed=0,
-        rate_limited=0, released=0,
+        rate_limited=0, released=0, opted_out_while_deferred=0,
     )
 
 

@@ -15,7 +15,7 @@ from functools import cache
 import pytest
 
 from reference.core.errors import InvalidArgument
-from reference.notification.api import ReceiptEntry
+from reference.notification.api import NotificationAPI, ReceiptEntry
 from reference.notification.checker import ANOMALY_KINDS, CheckReport, check
 from reference.notification.model import Channel, Status, StatusChange
 from reference.notification.mutants import (
@@ -80,6 +80,9 @@ def test_the_stormy_seeds_really_exercise_every_fault() -> None:
     assert sum(len(r.queue_duplicates) for r in results) >= 100
     assert sum(len(r.settings_changes) for r in results) >= 40
     assert sum(r.statistics.workers.fallbacks for r in results) >= 20
+    assert sum(r.broker_losses for r in results) >= 40
+    assert sum(r.statistics.records.recovered for r in results if r.statistics.records) >= 20
+    assert sum(r.statistics.api.opted_out_while_deferred for r in results) >= 1
     assert sum(r.startswith("duplicate:") for r in reasons) >= 50  # duplicate events
     assert sum(r.startswith("released:quiet_hours") for r in reasons) >= 50
     assert sum(r.startswith("rate_limited:") for rec in (x for r in results for x in r.requests)
@@ -325,6 +328,41 @@ def test_a_deferred_notification_later_suppressed_is_a_drop(clean: ScenarioResul
     edited = replace(clean, changes=tuple(kept), effects=tuple(
         e for e in clean.effects if e.effect.notification_id != nid))
     assert kinds(edited) == {"quiet_hours_dropped": 1}
+
+
+def release_suppression(seed: int) -> tuple[ScenarioResult, StatusChange]:
+    """A stormy run in which a deferred notification was suppressed at its release (its
+    user opted out while it waited), and that suppression."""
+    result = stormy(seed)
+    found = next(c for c in result.changes if c.reason.endswith("(while deferred)"))
+    return result, found
+
+
+def test_an_opt_out_made_while_deferred_may_suppress_at_release() -> None:
+    result, _ = release_suppression(6)
+    assert check(result).ok
+
+
+def test_a_release_suppression_the_recorded_settings_do_not_explain_is_a_drop_or_false() -> None:
+    result, dropped = release_suppression(6)
+    user = next(r.request.user_id for r in result.requests for e in r.entries
+                if e.notification_id == dropped.notification_id)
+    no_change = replace(result, settings_changes=tuple(
+        c for c in result.settings_changes if c.user_id != user))
+    assert kinds(no_change).get("quiet_hours_dropped") == 1
+    other = "opted_out:category=marketing (while deferred)"
+    wrong_reason = replace(result, changes=tuple(
+        replace(c, reason=other) if c is dropped else c for c in result.changes))
+    assert kinds(wrong_reason) == {"false_suppression": 1}
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_releasing_a_job_its_user_opted_out_of_while_it_waited_is_caught(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(NotificationAPI, "_opted_out_since", lambda self, job, prefs: None)
+    report = check(run_scenario(STORMY, seed))
+    assert report.counts["opt_out_violated"] >= 1, report.summary()
+    assert all("after its deferral" in a.detail for a in report.of_kind("opt_out_violated"))
 
 
 def test_a_suppression_without_a_reason_is_named(clean: ScenarioResult) -> None:
