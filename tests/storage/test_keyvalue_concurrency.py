@@ -1,9 +1,14 @@
 """Compare-and-set under concurrent writers: read, decide, compare-and-set, retry on a loss.
 
 Threads share one store (one connection pool), as worker threads of one process would, on
-every backend (the memory backend takes its keyspace lock for the step). A
-short thread switch interval makes a switch between a read and the write that follows it
+the memory backend (which takes its keyspace lock for the step) and on a real Redis server.
+A short thread switch interval makes a switch between a read and the write that follows it
 common, so a compare-and-set that did not compare would lose increments here.
+
+Not on fakeredis: under such switching fakeredis itself loses writes (four threads sending
+plain ``INCR`` through one ``FakeRedis`` end short of the count within a few runs at a 1e-4 s
+switch interval; none in 100 runs at the default 5 ms), so a failure there would not be ours.
+The lab drives fakeredis from one thread.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ def increment_concurrently(store: Store, key: str) -> None:
 
 @pytest.mark.usefixtures("frequent_switches")
 def test_concurrent_read_decide_compare_and_set_loses_no_increment(store: Store) -> None:
+    if store.backend == "fakeredis":
+        pytest.skip("fakeredis loses plain writes under fast thread switching (module notes)")
     increment_concurrently(store, "counter:{1}")
     assert store.kv.get("counter:{1}") == str(THREADS_N * INCREMENTS_N)
 
