@@ -159,6 +159,11 @@ RateDecision(allowed=True, retry_after_s=0.0, remaining=0))
         held just before it. Within one microsecond that count only grows from grant to
         grant (a window of at least a microsecond never trims an entry stamped ``now``), so
         no two grants share it.
+
+        Written as separate calls these steps can interleave between two servers, and both
+        may take the last slot. The reference does all four in one atomic call,
+        ``timeline.add_within_limit`` (one Lua script on Redis); you may use it too once
+        yours works step by step.
         """
         raise NotImplementedError(
             "exercise: RateLimiter.acquire — trim the log, count, grant or deny with the wait"

@@ -51,6 +51,10 @@ class RecordingTimeline:
         self.writes.append(("trim_to", key))
         return self._timeline.trim_to(key, max_len)  # type: ignore[no-any-return]
 
+    def add_within_limit(self, key: str, score: float, **kwargs: Any) -> Any:
+        self.writes.append(("add_within_limit", key))
+        return self._timeline.add_within_limit(key, score, **kwargs)
+
     def size(self, key: str) -> int:
         return self._timeline.size(key)  # type: ignore[no-any-return]
 

@@ -104,12 +104,13 @@ class RateLimiter:
 
     Notes
     -----
-    One acquisition costs a range scan of the expired entries, a removal, a size and an
-    add: O(log n + expired) with n <= ``limit`` entries per key, so memory grows with the
-    limit. That is the price of exactness; a sliding-window *counter* keeps two numbers per
-    key and is approximate. Denied requests are not logged, so a client hammering a closed
-    window does not extend its own ban. Read-then-add is not atomic across processes: on a
-    shared Redis two limiters could both take the last slot (a Lua script would close it).
+    One acquisition is one :meth:`~reference.storage.ports.Timeline.add_within_limit`: trim
+    the expired entries, count the rest, add one if there is room, read the oldest, all in
+    one atomic step (on Redis one EVAL of a Lua script, so two API servers sharing the log
+    cannot both take its last slot). O(log n + expired) with n <= ``limit`` entries per key,
+    so memory grows with the limit. That is the price of exactness; a sliding-window
+    *counter* keeps two numbers per key and is approximate. Denied requests are not logged,
+    so a client hammering a closed window does not extend its own ban.
     """
 
     __slots__ = ("_allowed", "_clock", "_denied", "_limit", "_name", "_timeline", "_trimmed",
@@ -169,22 +170,21 @@ class RateLimiter:
         """
         zkey = self._key(_check_key(key))
         now_us = round(self._clock.now() * US_PER_S)
-        cutoff_us = now_us - self._window_us
-        expired = self._timeline.range_by_score(zkey, float("-inf"), float(cutoff_us))
-        if expired:
-            self._trimmed += self._timeline.remove(zkey, *(member for member, _ in expired))
-        in_window = self._timeline.size(zkey)
-        if in_window < self._limit:
-            # entries stamped with the same microsecond are told apart by the window's size,
-            # which only grows between them (trimming never reaches the current instant)
-            self._timeline.add(zkey, {f"{now_us}-{in_window}": float(now_us)})
+        # trim, count and record in one atomic step (one EVAL on Redis): two API servers
+        # sharing the log cannot both take its last slot. Grants stamped with the same
+        # microsecond get distinct members ("<µs>#<size>"): the window only grows between
+        # them, since trimming never reaches the current instant.
+        step = self._timeline.add_within_limit(
+            zkey, float(now_us), member_prefix=str(now_us),
+            expire_up_to=float(now_us - self._window_us), limit=self._limit)
+        self._trimmed += step.trimmed
+        if step.added:
             self._allowed += 1
             return RateDecision(allowed=True, retry_after_s=0.0,
-                                remaining=self._limit - in_window - 1)
-        oldest = self._timeline.range_by_rank(zkey, 0, 0)
-        oldest_us = int(oldest[0][1])
+                                remaining=self._limit - step.size)
+        assert step.lowest is not None  # full, so not empty
         self._denied += 1
-        wait_us = max(1, oldest_us + self._window_us - now_us)
+        wait_us = max(1, int(step.lowest) + self._window_us - now_us)
         return RateDecision(allowed=False, retry_after_s=wait_us / US_PER_S, remaining=0)
 
     def statistics(self) -> RateLimiterStatistics:

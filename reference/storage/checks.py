@@ -115,6 +115,15 @@ def check_bound(name: str, value: object) -> float:
     return float(value)
 
 
+def check_window_add(member_prefix: object, score: object, expire_up_to: object,
+                     limit: object) -> tuple[str, float, float, int]:
+    """The arguments of ``Timeline.add_within_limit``, checked alike on every backend."""
+    if not isinstance(member_prefix, str) or not member_prefix:
+        raise InvalidArgument.bad_value("member_prefix", member_prefix, "a non-empty str")
+    return (member_prefix, check_score("score", score), check_bound("expire_up_to", expire_up_to),
+            check_int("limit", limit, 1))
+
+
 def check_str_mapping(name: str, mapping: object) -> dict[str, str]:
     """A non-empty mapping of str to str (hash fields)."""
     if not isinstance(mapping, Mapping) or not mapping:

@@ -53,7 +53,9 @@ from reference.storage.checks import (
     check_seconds,
     check_str,
     check_str_mapping,
+    check_window_add,
 )
+from reference.storage.ports import WindowAdd
 from reference.storage.sorted_set import SortedSet
 
 __all__ = [
@@ -289,6 +291,28 @@ class MemoryTimeline:
         removed = zset.remove_lowest(max(0, len(zset) - max_len))
         self._drop_if_empty(key, zset)
         return removed
+
+    def add_within_limit(
+        self, key: str, score: float, *, member_prefix: str, expire_up_to: float, limit: int
+    ) -> WindowAdd:
+        check_key("key", key)
+        prefix, score, expire_up_to, limit = check_window_add(member_prefix, score,
+                                                              expire_up_to, limit)
+        with self._space.lock:
+            zset = self._space.zset(key)
+            if zset is None:
+                zset = SortedSet()
+                self._space.data[key] = zset
+            expired = zset.by_score(float("-inf"), expire_up_to)
+            for member, _ in expired:
+                zset.discard(member)
+            size = len(zset)
+            added = size < limit
+            if added and zset.add(f"{prefix}#{size}", score):
+                size += 1  # (an existing member would only be re-scored)
+            lowest = zset.by_rank(0, 0)
+            self._drop_if_empty(key, zset)
+        return WindowAdd(added, size, len(expired), lowest[0][1] if lowest else None)
 
     def _drop_if_empty(self, key: str, zset: SortedSet) -> None:
         if not zset:

@@ -8,7 +8,8 @@ port       what it is for                                     Redis structure un
 KeyValue   strings and hashes: user settings, contact info,   STRING, HASH (compare-and-set:
            idempotency keys (``set(..., if_absent=True)``,     a Lua script, one round trip)
            ``compare_and_set``)
-Timeline   a sorted set: feeds, message history, due times     ZSET
+Timeline   a sorted set: feeds, message history, due times,    ZSET (a sliding-window add:
+           sliding-window logs (``add_within_limit``)          a Lua script, one round trip)
 Counter    atomic counters: local sequences, rate windows      INCRBY on a STRING
 WorkQueue  consumer groups, ack, redelivery after a            STREAM + our own bookkeeping
            visibility timeout, dead-letter after N deliveries
@@ -40,6 +41,7 @@ __all__ = [
     "QueueStatistics",
     "Subscription",
     "Timeline",
+    "WindowAdd",
     "WorkQueue",
 ]
 
@@ -91,6 +93,21 @@ class KeyValue(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class WindowAdd:
+    """What one :meth:`Timeline.add_within_limit` did.
+
+    ``added`` says whether the new member went in; ``size`` is how many members the key holds
+    afterwards, ``trimmed`` how many expired members it removed first, ``lowest`` the lowest
+    score left (None if the key is empty).
+    """
+
+    added: bool
+    size: int
+    trimmed: int
+    lowest: float | None
+
+
 @runtime_checkable
 class Timeline(Protocol):
     """A sorted set of (member, score): ordered by score, ties by member."""
@@ -133,6 +150,20 @@ class Timeline(Protocol):
 
     def trim_to(self, key: str, max_len: int) -> int:
         """Keep only the ``max_len`` highest-scored members; return how many were removed."""
+        ...
+
+    def add_within_limit(
+        self, key: str, score: float, *, member_prefix: str, expire_up_to: float, limit: int
+    ) -> WindowAdd:
+        """One step of a sliding-window log, atomically: remove the members scored at most
+        ``expire_up_to``, then add one member at ``score`` if fewer than ``limit`` are left.
+
+        The member added is ``f"{member_prefix}#{n}"``, ``n`` being the members left before it
+        (if that member exists it is only re-scored, as ZADD does). Two adds with the same
+        prefix get distinct members when nothing expires between them: a rate limiter passes
+        the current time as the prefix, and trimming never reaches the current instant.
+        Atomic against other calls of this method on the same store (on Redis: one EVAL).
+        """
         ...
 
 

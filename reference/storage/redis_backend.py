@@ -46,12 +46,15 @@ from reference.storage.checks import (
     check_seconds,
     check_str,
     check_str_mapping,
+    check_window_add,
 )
 from reference.storage.client import LabRedis, lab_error
+from reference.storage.ports import WindowAdd
 
 __all__ = [
     "COMPARE_AND_SET_LUA",
     "CONFIRM_TIMEOUT_S",
+    "WINDOW_ADD_LUA",
     "RedisCounter",
     "RedisKeyValue",
     "RedisPubSub",
@@ -94,6 +97,21 @@ elseif current ~= ARGV[2] then
 end
 redis.call('SET', KEYS[1], ARGV[3])
 return 1"""
+
+
+#: Timeline.add_within_limit in one round trip: trim, count, add if there is room, lowest.
+#: KEYS[1] the sorted set; ARGV: expire_up_to, limit, score, member prefix. A nil in a Lua
+#: table would end the reply, so the lowest score comes last and only if there is one.
+WINDOW_ADD_LUA = """\
+local trimmed = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local size = redis.call('ZCARD', KEYS[1])
+local added = 0
+if size < tonumber(ARGV[2]) then
+  size = size + redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4] .. '#' .. size)
+  added = 1
+end
+local lowest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {added, size, trimmed, lowest[2]}"""
 
 
 class RedisKeyValue(_Prefixed):
@@ -170,6 +188,17 @@ class RedisTimeline(_Prefixed):
     def score(self, key: str, member: str) -> float | None:
         value = self._client.zscore(self._key(key), check_str("member", member))
         return None if value is None else float(value)
+
+    def add_within_limit(
+        self, key: str, score: float, *, member_prefix: str, expire_up_to: float, limit: int
+    ) -> WindowAdd:
+        full = self._key(key)
+        prefix, score, expire_up_to, limit = check_window_add(member_prefix, score,
+                                                              expire_up_to, limit)
+        reply = self._client.eval(WINDOW_ADD_LUA, 1, full, repr(expire_up_to), str(limit),
+                                  repr(score), prefix)
+        return WindowAdd(added=bool(int(reply[0])), size=int(reply[1]), trimmed=int(reply[2]),
+                         lowest=float(reply[3]) if len(reply) > 3 else None)
 
     def range_by_rank(
         self, key: str, start: int, stop: int, *, descending: bool = False

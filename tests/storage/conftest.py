@@ -1,9 +1,11 @@
 """Fixtures of the storage tests: ``redis_store``, the Redis backends only, for tests that
-run threads against one store (each on its own namespace, flushed after)."""
+run threads against one store (each on its own namespace, flushed after); and
+``frequent_switches`` for tests that race threads."""
 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 
@@ -31,3 +33,15 @@ def redis_store(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[St
             yield store
         finally:
             store.flush()
+
+
+@pytest.fixture
+def frequent_switches() -> Iterator[None]:
+    """A very short thread switch interval: a switch between a read and the write that
+    follows it becomes common, so a step that is not atomic loses updates."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)

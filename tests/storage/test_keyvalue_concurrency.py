@@ -13,9 +13,7 @@ The lab drives fakeredis from one thread.
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -23,16 +21,6 @@ from reference.storage import Store
 
 THREADS_N = 4
 INCREMENTS_N = 250
-
-
-@pytest.fixture
-def frequent_switches() -> Iterator[None]:
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 def increment_concurrently(store: Store, key: str) -> None:

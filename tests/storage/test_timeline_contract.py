@@ -6,6 +6,7 @@ import pytest
 
 from reference.core.errors import Conflict, InvalidArgument
 from reference.storage import MAX_EXACT_SCORE, Store, Timeline
+from reference.storage.ports import WindowAdd
 
 INF = float("inf")
 FEED = "feed:{42}"
@@ -192,3 +193,50 @@ def test_using_a_string_key_as_a_timeline_is_a_conflict(store: Store) -> None:
     with pytest.raises(Conflict, match="WRONGTYPE"):
         store.timeline.add(FEED, {"p": 1})
     assert store.kv.get(FEED) == "not a sorted set"
+
+
+# ── add_within_limit: one atomic step of a sliding-window log ───────────────────────────
+
+WINDOW = "window:{u1}"
+
+
+def window_add(store: Store, t: float, *, window: float = 10.0, limit: int = 2) -> WindowAdd:
+    return store.timeline.add_within_limit(WINDOW, t, member_prefix=f"t{t:g}",
+                                           expire_up_to=t - window, limit=limit)
+
+
+def test_a_window_takes_members_until_its_limit_and_trims_what_expired(store: Store) -> None:
+    assert window_add(store, 1) == WindowAdd(added=True, size=1, trimmed=0, lowest=1.0)
+    assert window_add(store, 2) == WindowAdd(added=True, size=2, trimmed=0, lowest=1.0)
+    assert window_add(store, 5) == WindowAdd(added=False, size=2, trimmed=0, lowest=1.0)
+    assert window_add(store, 11) == WindowAdd(added=True, size=2, trimmed=1, lowest=2.0)
+    assert store.timeline.range_by_rank(WINDOW, 0, -1) == [("t2#1", 2.0), ("t11#1", 11.0)]
+
+
+def test_the_same_prefix_twice_gives_two_members(store: Store) -> None:
+    for _ in range(2):
+        store.timeline.add_within_limit(WINDOW, 7.0, member_prefix="7", expire_up_to=0.0,
+                                        limit=5)
+    assert store.timeline.range_by_rank(WINDOW, 0, -1) == [("7#0", 7.0), ("7#1", 7.0)]
+
+
+def test_a_window_whose_members_all_expired_starts_over(store: Store) -> None:
+    store.timeline.add(WINDOW, {"old": 1.0})
+    step = store.timeline.add_within_limit(WINDOW, 50.0, member_prefix="x",
+                                           expire_up_to=40.0, limit=1)
+    assert step == WindowAdd(added=True, size=1, trimmed=1, lowest=50.0)
+    assert store.timeline.size(WINDOW) == 1
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("member_prefix", ""), ("member_prefix", 3), ("score", float("nan")),
+    ("score", 2.0**60), ("expire_up_to", float("nan")), ("limit", 0), ("limit", True),
+])
+def test_bad_window_arguments_are_refused_by_name_and_nothing_is_written(
+        store: Store, field: str, value: object) -> None:
+    args: dict[str, object] = {"score": 1.0, "member_prefix": "p", "expire_up_to": 0.0,
+                               "limit": 2, field: value}
+    score = args.pop("score")
+    with pytest.raises(InvalidArgument, match=field):
+        store.timeline.add_within_limit(WINDOW, score, **args)  # type: ignore[arg-type]
+    assert store.timeline.size(WINDOW) == 0

@@ -11,6 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from reference.core.clock import FakeClock
 from reference.storage import connect
+from reference.storage.ports import WindowAdd
 
 KEY = "feed:{1}"
 MEMBERS = st.sampled_from(["a", "b", "c", "d", "e", "f", "aa", "B"])
@@ -47,6 +48,21 @@ class TimelineMachine(RuleBasedStateMachine):
         assert self.timeline.trim_to(KEY, max_len) == len(doomed)
         for member, _ in doomed:
             del self.model[member]
+
+    @rule(score=SCORES, expire_up_to=BOUNDS, limit=st.integers(1, 6),
+          prefix=st.sampled_from(["p", "q"]))
+    def add_within_limit(self, score: float, expire_up_to: float, limit: int,
+                         prefix: str) -> None:
+        expired = [m for m, s in self.model.items() if s <= expire_up_to]
+        for member in expired:
+            del self.model[member]
+        room = len(self.model) < limit
+        if room:
+            self.model[f"{prefix}#{len(self.model)}"] = score
+        lowest = min(self.model.values()) if self.model else None
+        assert self.timeline.add_within_limit(
+            KEY, score, member_prefix=prefix, expire_up_to=expire_up_to, limit=limit
+        ) == WindowAdd(room, len(self.model), len(expired), lowest)
 
     @rule(start=st.integers(-8, 8), stop=st.integers(-8, 8), descending=st.booleans())
     def range_by_rank(self, start: int, stop: int, descending: bool) -> None:
