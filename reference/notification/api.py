@@ -546,7 +546,7 @@ class NotificationAPI:
         preferences: dict[str, Preferences] = {}
         for item in self._deferred.pop_due(now=now, limit=limit):
             job = Job.from_json(item)
-            reason = self._opted_out_since(job, preferences)
+            reason = self.opted_out_since(job, preferences)
             if reason is not None:
                 self._record(job, Status.SUPPRESSED, now, reason)
                 self._counts["opted_out_while_deferred"] += 1
@@ -559,14 +559,18 @@ class NotificationAPI:
         self._counts["released"] += len(released)
         return tuple(released)
 
-    def _opted_out_since(self, job: Job, preferences: dict[str, Preferences]) -> str | None:
-        """Why ``job`` must not leave after all: its user opted out of its channel or
-        category while it was deferred (None: it may go; a critical job always may)."""
+    def opted_out_since(self, job: Job,
+                        preferences: dict[str, Preferences] | None = None) -> str | None:
+        """Why deferred ``job`` must not leave after all: its user opted out of its channel
+        or category while it waited (None: it may go; a critical job always may).
+        ``preferences`` caches settings already read, by user id."""
         if job.critical:
             return None
-        prefs = preferences.get(job.user_id)
+        prefs = None if preferences is None else preferences.get(job.user_id)
         if prefs is None:
-            prefs = preferences[job.user_id] = self.settings.get(job.user_id)
+            prefs = self.settings.get(job.user_id)
+            if preferences is not None:
+                preferences[job.user_id] = prefs
         if job.channel not in prefs.channels:
             return f"opted_out:channel={job.channel.value} (while deferred)"
         if job.category not in prefs.categories:

@@ -181,7 +181,12 @@ class _Accepted:
 
 class _SettingsTimeline:
     """What each user had set at any moment: the settings recorded with a request, then every
-    change recorded after it."""
+    change recorded after it.
+
+    Ties are broken as the scenario runs them: a settings change at the very instant of a
+    request comes after it (the request's own record already says what held before), and
+    a change at the instant of a release comes after the release (each step of the system
+    runs before the scenario's actions at the same time)."""
 
     def __init__(self, changes: Iterable[SettingsChange]) -> None:
         self._by_user: dict[str, list[SettingsChange]] = defaultdict(list)
@@ -189,12 +194,13 @@ class _SettingsTimeline:
             self._by_user[change.user_id].append(change)
 
     def at(self, acc: _Accepted, t: float) -> Preferences:
-        """The settings of ``acc``'s user at ``t`` (no earlier than its request)."""
+        """The settings of ``acc``'s user when the system acted at ``t`` (no earlier than
+        its request)."""
         prefs = acc.record.preferences
         for change in self._by_user.get(acc.record.request.user_id, ()):
-            if change.at > t:
+            if change.at >= t:
                 break
-            if change.at > acc.record.at:
+            if change.at >= acc.record.at:
                 prefs = change.preferences
         return prefs
 

@@ -28,8 +28,9 @@ protocol is:
 
 The effect is then exactly once per (event, channel, address) within the window, and the
 window is ours: the record holds the first-seen time and expiry is decided on the injected
-clock (``now >= first_seen + window_s``), never by a Redis TTL. ``release(key)`` forgets a
-key, so an operator's replay of a dead letter can send again.
+clock (``now >= first_seen + window_s``), never by a Redis TTL. ``reopen(key, now)`` lifts the
+done mark (keeping a pin), so an operator's replay of a dead letter can send again;
+``release(key)`` forgets a key altogether.
 
 Several workers share the store, so every change is a read, a decision and a
 **compare-and-set** against what was read (:meth:`KeyValue.compare_and_set`: one Lua
@@ -413,6 +414,27 @@ class IdempotencyStore:
             return fields, True
 
         return self._change(key, _to_us(now), lift)
+
+    def reopen(self, key: str, now: float) -> bool:
+        """Undo the done mark of ``key`` so that it may be sent again (an operator's replay
+        of a dead letter); True if it was done.
+
+        Unlike :meth:`release` the rest stays. The pin: if a request for the key is still
+        in doubt (it timed out, or its worker died after sending), the replay must go to
+        that same provider, whose idempotency key can tell whether the message already went
+        out. And ``done_by``: the key still belongs to the notification that settled it, so
+        a copy of another notification for the same effect (a duplicate event) remains a
+        duplicate while the replay runs.
+        """
+        key = _check_key(key)
+
+        def undo(fields: _Fields | None) -> tuple[_Fields | None, bool]:
+            if fields is None or fields[_DONE_AT] is None:
+                return None, False
+            fields[_DONE_AT] = None
+            return fields, True
+
+        return self._change(key, _to_us(now), undo)
 
     def is_done(self, key: str, now: float) -> bool:
         """True if ``key`` was marked done within the window that is live at ``now``."""

@@ -116,12 +116,12 @@ class PoisonWatch:
             return
         why = f"poison message: {reason}"
         settled = d.dedupe.get(job.dedupe_key, now)
-        if settled is None or settled.done_at is None:
+        duplicate = settled_by_another(settled, job)  # (also while a replay reopened it)
+        if settled is None or (settled.done_at is None and duplicate is None):
             d.recorder.record(StatusChange.for_job(job, Status.DEAD_LETTERED, now, why))
             d.dedupe.mark_done(job.dedupe_key, now, by=job.notification_id)
             d.alerts.raise_alert(Alert(now, channel, job.notification_id, why))
             return
-        duplicate = settled_by_another(settled, job)
         if duplicate is not None:
             d.recorder.record(StatusChange.for_job(job, Status.SUPPRESSED, now, duplicate))
         d.alerts.raise_alert(Alert(now, channel, job.notification_id,

@@ -45,12 +45,13 @@ PumpStatistics(moved=1, dropped_done=0, malformed=0)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from reference.core.clock import Clock
-from reference.core.errors import InvalidArgument
+from reference.core.errors import InvalidArgument, NotFound
 from reference.notification.dedupe import IdempotencyRecord, IdempotencyStore
 from reference.notification.delayed import DelayedQueue
 from reference.notification.model import (
@@ -183,8 +184,8 @@ class RetryPump:
                 continue
             settled = d.dedupe.get(job.dedupe_key, at)
             records = d.records
-            if settled is not None and settled.done_at is not None:
-                duplicate = settled_by_another(settled, job)
+            duplicate = settled_by_another(settled, job)
+            if settled is not None and (settled.done_at is not None or duplicate is not None):
                 if duplicate is not None:
                     d.recorder.record(StatusChange.for_job(job, Status.SUPPRESSED, at, duplicate))
                 elif records is not None:
@@ -221,6 +222,21 @@ def ensure_groups(
                            max_deliveries=max_deliveries)
 
 
+def _status_reader(recorder: StatusRecorder) -> Callable[[str], Status] | None:
+    """The log's ``status(notification_id)``, when the recorder is (or fronts) a log that
+    can answer it; None otherwise."""
+    inner = recorder.log if isinstance(recorder, NotificationRecords) else recorder
+    status = getattr(inner, "status", None)
+    return status if callable(status) else None
+
+
+def _still_dead(status_of: Callable[[str], Status], notification_id: str) -> bool:
+    try:
+        return status_of(notification_id) is Status.DEAD_LETTERED
+    except NotFound:
+        return True  # the log never saw it: nothing to contradict
+
+
 def replay_dead_letters(
     deps: DeliveryDeps,
     channel: Channel,
@@ -230,11 +246,14 @@ def replay_dead_letters(
 ) -> int:
     """Send dead letters of ``channel`` again, each with a fresh attempt budget.
 
-    For every replayed job: its dedupe key is released, its message is marked as a replay
+    For every replayed job: its dedupe key's done mark is lifted (a pin stays: a request
+    still in doubt keeps the replay on its provider), its message is marked as a replay
     (the worker restarts its attempt count at the start of its current provider's share:
     same provider, same idempotency key, so an ambiguous earlier delivery is not repeated),
     the queue makes it deliverable, and the log moves it DEAD_LETTERED → QUEUED.
-    Unparseable bodies are left where they are.
+    Unparseable bodies are left where they are, and so are letters whose notification the
+    log no longer has ``dead_lettered``: a queue duplicate of it that died in a worker while
+    another copy got through. Replaying one would repeat a finished notification.
 
     Returns
     -------
@@ -247,20 +266,27 @@ def replay_dead_letters(
     qname = queue_name(channel)
     wanted = None if message_ids is None else set(message_ids)
     jobs: dict[str, Job] = {}
+    status_of = _status_reader(deps.recorder)
     for letter in deps.queue.dead_letters(qname, WORKER_GROUP):
         if wanted is not None and letter.message_id not in wanted:
             continue
         try:
-            jobs[letter.message_id] = Job.from_json(letter.body)
+            job = Job.from_json(letter.body)
         except InvalidArgument:
             continue
+        if status_of is not None and not _still_dead(status_of, job.notification_id):
+            continue
+        jobs[letter.message_id] = job
     if not jobs:
         return 0
     records = deps.records
     for message_id, job in jobs.items():
-        if records is not None:
-            records.save(job, job.to_json(), waiting_in="queue", due_at=at)
-        deps.dedupe.release(job.dedupe_key)
+        if records is not None:  # kept with the fresh budget the worker will give it
+            fresh = min(job.provider_index * deps.policy.fallback_after + 1,
+                        deps.policy.max_attempts)
+            kept = dataclasses.replace(job, attempt=fresh)
+            records.save(kept, kept.to_json(), waiting_in="queue", due_at=at, reopen=True)
+        deps.dedupe.reopen(job.dedupe_key, at)  # a pin in doubt stays
         deps.replays.mark(qname, message_id)
     replayed = deps.queue.replay_dead_letters(qname, WORKER_GROUP, list(jobs))
     for job in jobs.values():

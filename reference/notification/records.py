@@ -57,6 +57,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -166,20 +167,24 @@ class NotificationRecords:
         self._saved = self._settled = self._recovered = 0
 
     # ── writes ───────────────────────────────────────────────────────────────────────────
-    def save(self, job: Job, body: str, *, waiting_in: str, due_at: float) -> None:
+    def save(self, job: Job, body: str, *, waiting_in: str, due_at: float,
+             reopen: bool = False) -> None:
         """Keep ``job`` (serialised as ``body``) before it is handed to a queue.
 
         ``waiting_in`` says which ("queue", "retry", "deferred"); ``due_at`` is when it is
         due there (now, for the channel queue). Its deadline is ``due_at + stall_after_s``.
+        A settled record stays settled (a late copy from another worker is closed by the
+        sweep, never sent again) unless ``reopen``: an operator's replay of a dead letter.
         """
         if waiting_in not in WAITING_IN:
             raise InvalidArgument.bad_value("waiting_in", waiting_in, f"one of {WAITING_IN}")
         check_time("due_at", due_at)
         deadline = due_at + self.stall_after_s
-        self._kv.hset(record_key(job.notification_id), {
-            "job": body, "waiting_in": waiting_in, "saved_at": repr(float(due_at)),
-            "deadline": repr(deadline),
-        })
+        fields = {"job": body, "waiting_in": waiting_in, "saved_at": repr(float(due_at)),
+                  "deadline": repr(deadline)}
+        if reopen:
+            fields |= {"settled": "", "reason": "", "settled_at": ""}
+        self._kv.hset(record_key(job.notification_id), fields)
         self._timeline.add(open_key(job.channel), {job.notification_id: deadline})
         self._saved += 1
 
@@ -193,6 +198,11 @@ class NotificationRecords:
                 "settled_at": repr(change.at),
             })
 
+    @property
+    def log(self) -> StatusRecorder:
+        """The recorder every change is forwarded to (the notification log)."""
+        return self._log
+
     def close(self, job: Job) -> None:
         """Close ``job``'s record without a status change: a copy of a notification that had
         already settled left the pipeline (its queue duplicate, a retry dropped as done)."""
@@ -203,12 +213,16 @@ class NotificationRecords:
             self._settled += 1
 
     # ── the recovery sweep ───────────────────────────────────────────────────────────────
-    def recover(self, queue: WorkQueue, *, now: float) -> tuple[Job, ...]:
+    def recover(self, queue: WorkQueue, *, now: float,
+                opted_out: Callable[[Job], str | None] | None = None) -> tuple[Job, ...]:
         """Publish again every open job past its deadline that is nowhere in the pipeline.
 
         Returns the jobs published (each logged ``queued`` with the reason). A job of a
         channel queue that still holds a message published no later than it was is left
-        alone: it may be behind that backlog (see the module notes).
+        alone: it may be behind that backlog (see the module notes). A job lost on its way
+        out of the quiet-hours queue is released as the API would release it: ``opted_out``
+        (the API's :meth:`~reference.notification.api.NotificationAPI.opted_out_since`) is
+        asked first, and a job whose user opted out meanwhile is suppressed with its reason.
         """
         check_time("now", now)
         recovered = []
@@ -227,6 +241,11 @@ class NotificationRecords:
                 assert record.saved_at is not None
                 if record.waiting_in == "queue" and oldest_pending <= record.saved_at:
                     continue  # possibly still in the queue, behind older messages
+                why = None if opted_out is None or record.waiting_in != "deferred" else (
+                    opted_out(record.job))
+                if why is not None:  # settles the record
+                    self.record(StatusChange.for_job(record.job, Status.SUPPRESSED, now, why))
+                    continue
                 body = record.job.to_json()
                 self.save(record.job, body, waiting_in="queue", due_at=now)
                 queue.publish(qname, body)

@@ -18,8 +18,9 @@ and runs until idle. It records a history the checker (:mod:`.checker`) judges:
 - every status change of the notification log;
 - every acquisition of the per-user rate limiter (전송률 제한);
 - alerts, worker crashes and the duplicate copies published;
-- how many messages the broker lost (the notification DB's recovery shows in the log as a
-  ``queued`` change whose reason starts with ``recovered``).
+- how many messages the broker lost (the notification DB's ``statistics().recovered``
+  counts the jobs it published again; the log shows a recovery only when the job was not
+  already ``queued``, e.g. lost on its way back from the retry or quiet-hours queue).
 
 Everything random comes from the seed (one :class:`Random` per purpose, so turning
 one knob does not reshuffle the others) and time from a :class:`~reference.core.clock.FakeClock`:

@@ -502,7 +502,7 @@ max_deliveries
         at = self.clock.now() if now is None else float(now)
         released = self.api.release_deferred()
         recovered = () if self.records is None else self.records.recover(
-            self.delivery.deps.queue, now=at)
+            self.delivery.deps.queue, now=at, opted_out=self.api.opted_out_since)
         consumed = sent = crashes = 0
         for pool in self.delivery.step(at).values():
             for poll in pool:

@@ -64,6 +64,7 @@ from dataclasses import dataclass
 from random import Random
 
 from reference.core.checks import check_int
+from reference.core.clock import US_PER_S
 from reference.core.errors import InvalidArgument
 from reference.notification.crashes import CrashPlan, CrashPoint
 from reference.notification.dedupe import IdempotencyRecord
@@ -284,8 +285,8 @@ class Worker:
             job = dataclasses.replace(job, attempt=min(fresh, d.policy.max_attempts))
         key = job.dedupe_key
         settled, first = d.dedupe.check_and_claim(key, at)  # claimed unless done already
-        if settled is not None and settled.done_at is not None:
-            duplicate = settled_by_another(settled, job)
+        duplicate = settled_by_another(settled, job)  # (also while a replay reopened it)
+        if settled is not None and (settled.done_at is not None or duplicate is not None):
             if duplicate is not None:
                 d.recorder.record(StatusChange.for_job(job, Status.SUPPRESSED, at, duplicate))
             elif (records := d.records) is not None:
@@ -308,7 +309,9 @@ class Worker:
                 self._count("quota_deferred")
                 self._finish(message_id, job, ack=True, replayed=replayed)
                 return False, 0.0
-        token = f"{message_id}#{deliveries}"  # this request, until it has an answer
+        # this request, until it has an answer: a replayed dead letter keeps its message id
+        # and starts its delivery count again, so the time tells the requests apart
+        token = f"{message_id}#{deliveries}@{round(at * US_PER_S)}"
         pinned = d.dedupe.pin(key, at, provider=provider.name, token=token)
         if pinned is None or (pinned != provider.name and pinned in self._names):
             # Another worker changed the record since this one read it: a copy settled the

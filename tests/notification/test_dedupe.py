@@ -179,3 +179,17 @@ class DedupeAgainstASet(RuleBasedStateMachine):
 DedupeAgainstASet.TestCase.settings = settings(max_examples=40, stateful_step_count=40,
                                                deadline=None)
 test_dedupe_agrees_with_a_set_model = DedupeAgainstASet.TestCase
+
+
+def test_reopening_lifts_the_done_mark_but_keeps_the_pin_and_the_owner() -> None:
+    seen = IdempotencyStore(connect("memory", clock=FakeClock()).kv)
+    assert seen.reopen(KEY, 1.0) is False  # never done
+    seen.claim(KEY, 1.0)
+    assert seen.pin(KEY, 1.0, provider="apns", token="req-1") == "apns"
+    seen.mark_done(KEY, 2.0, by="n1")
+    assert seen.reopen(KEY, 3.0) is True
+    record = seen.get(KEY, 3.0)
+    assert record is not None
+    assert (record.done_at, record.done_by, record.pinned_to) == (None, "n1", "apns")
+    assert seen.pin(KEY, 4.0, provider="fcm", token="req-2") == "apns"  # still in doubt there
+    assert seen.reopen(KEY, 5.0) is False  # not done again yet

@@ -124,7 +124,7 @@ def test_a_retry_lost_on_its_way_back_is_published_after_its_due_time_plus_the_g
     assert Job.from_json(bodies(store)[0]).attempt == 2  # the retry itself, not the original
 
 
-def test_a_record_reopened_after_settling_is_closed_by_the_sweep_not_resent(
+def test_a_late_save_after_settling_is_closed_by_the_sweep_not_resent(
         store: Store, clock: FakeClock, records: NotificationRecords) -> None:
     job = sms_job(1, clock.now())
     queue_once(records, job, clock.now())
@@ -240,3 +240,35 @@ def test_a_late_copy_of_a_settled_notification_closes_its_record_when_it_is_drop
     system.step()  # the worker acks the copy without a log line
     assert records.open_count() == 0
     assert records.statistics().recovered == 0
+
+
+def test_saving_a_settled_job_again_opens_its_record_again(
+        store: Store, clock: FakeClock, records: NotificationRecords) -> None:
+    """A replayed dead letter: its row must read open, or a loss of the replay is final."""
+    job = sms_job(1, clock.now())
+    queue_once(records, job, clock.now())
+    records.record(StatusChange.for_job(job, Status.DEAD_LETTERED, clock.now(), "out of tries"))
+    assert records.get("n1").settled == "dead_lettered"
+    records.save(job, job.to_json(), waiting_in="queue", due_at=clock.now(), reopen=True)
+    assert (records.get("n1").settled, records.get("n1").reason) == ("", "")
+    clock.advance(STALL_S)
+    assert records.recover(store.queue, now=clock.now()) == (job,)  # ... which the broker lost
+
+
+def test_a_deferred_job_recovered_after_its_user_opted_out_is_suppressed_not_sent(
+        store: Store, clock: FakeClock) -> None:
+    system = lossy_system(store, 0.0)
+    prefs = Preferences(quiet_hours=QuietHours(time(21), time(7)))
+    system.settings.save("u1", prefs)
+    [entry] = system.client().send(NotificationRequest(
+        "evt-q", "u1", "otp", {"code": "1"}, channels=(Channel.EMAIL,))).entries
+    assert entry.status is Status.DEFERRED and entry.due_at is not None
+    clock.advance(3600)
+    system.settings.save("u1", prefs.with_channel(Channel.EMAIL, False))  # while it waits
+    clock.advance(entry.due_at - clock.now())
+    assert system.deferred.pop_due(now=clock.now())  # the releasing process dies here
+    system.run_until_idle()
+    last = system.log.history(entry.notification_id)[-1]
+    assert (last.status, last.reason) == (Status.SUPPRESSED,
+                                          "opted_out:channel=email (while deferred)")
+    assert all(not p.sent for p in system.providers[Channel.EMAIL])

@@ -356,10 +356,23 @@ def test_a_release_suppression_the_recorded_settings_do_not_explain_is_a_drop_or
     assert kinds(wrong_reason) == {"false_suppression": 1}
 
 
+def test_a_settings_change_at_the_instant_of_the_release_comes_after_it() -> None:
+    """The system releases at a step, and a step runs before the scenario's actions at the
+    same time: an opt-out stamped with the release's instant cannot explain it."""
+    result, dropped = release_suppression(6)
+    user = next(r.request.user_id for r in result.requests for e in r.entries
+                if e.notification_id == dropped.notification_id)
+    last_before = max((c for c in result.settings_changes
+                       if c.user_id == user and c.at < dropped.at), key=lambda c: c.at)
+    at_release = replace(result, settings_changes=tuple(
+        replace(c, at=dropped.at) if c is last_before else c for c in result.settings_changes))
+    assert "quiet_hours_dropped" in kinds(at_release)
+
+
 @pytest.mark.parametrize("seed", [6, 7])
 def test_releasing_a_job_its_user_opted_out_of_while_it_waited_is_caught(
         seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(NotificationAPI, "_opted_out_since", lambda self, job, prefs: None)
+    monkeypatch.setattr(NotificationAPI, "opted_out_since", lambda self, job, prefs=None: None)
     report = check(run_scenario(STORMY, seed))
     assert report.counts["opt_out_violated"] >= 1, report.summary()
     assert all("after its deferral" in a.detail for a in report.of_kind("opt_out_violated"))
