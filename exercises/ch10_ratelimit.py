@@ -160,10 +160,11 @@ RateDecision(allowed=True, retry_after_s=0.0, remaining=0))
         grant (a window of at least a microsecond never trims an entry stamped ``now``), so
         no two grants share it.
 
-        Written as separate calls these steps can interleave between two servers, and both
-        may take the last slot. The reference does all four in one atomic call,
-        ``timeline.add_within_limit`` (one Lua script on Redis); you may use it too once
-        yours works step by step.
+        That argument assumes one clock. Written as separate calls, the steps can also
+        interleave between two servers, and both may take the last slot. The reference does
+        all four in one atomic call, ``timeline.add_within_limit`` (one Lua script on Redis),
+        which also never lets the log go back in time and never reuses a member name; you
+        may use it too once yours works step by step.
         """
         raise NotImplementedError(
             "exercise: RateLimiter.acquire — trim the log, count, grant or deny with the wait"

@@ -9,6 +9,9 @@ time on the injected clock. A request at ``now`` is granted iff fewer than ``lim
 lie in the half-open window ``(now - window_s, now]``; entries older than the window are
 trimmed on the way. So **no window of length window_s ever holds more than limit grants**,
 which the fixed-window counter cannot promise (it allows 2x the limit across a boundary).
+With several servers sharing the log this holds in the log's own time: a grant asked with
+a clock behind the log's latest entry is recorded at that entry's time, so a lagging server
+cannot reopen room that a later grant already used.
 
 Times are kept in whole microseconds (exact in a double up to 2**53 µs, about 285 years), so
 ``retry_after_s`` is exact: advancing a fake clock by it always lands on a granted request.
@@ -171,12 +174,10 @@ class RateLimiter:
         zkey = self._key(_check_key(key))
         now_us = round(self._clock.now() * US_PER_S)
         # trim, count and record in one atomic step (one EVAL on Redis): two API servers
-        # sharing the log cannot both take its last slot. Grants stamped with the same
-        # microsecond get distinct members ("<µs>#<size>"): the window only grows between
-        # them, since trimming never reaches the current instant.
-        step = self._timeline.add_within_limit(
-            zkey, float(now_us), member_prefix=str(now_us),
-            expire_up_to=float(now_us - self._window_us), limit=self._limit)
+        # sharing the log cannot both take its last slot, and the log only moves forward,
+        # so a server whose clock lags cannot reopen room a later grant already used
+        step = self._timeline.add_within_limit(zkey, float(now_us), window=float(self._window_us),
+                                               limit=self._limit)
         self._trimmed += step.trimmed
         if step.added:
             self._allowed += 1

@@ -22,6 +22,7 @@ from reference.storage.ports import (
     QueueStatistics,
     Subscription,
     Timeline,
+    WindowAdd,
     WorkQueue,
 )
 from reference.storage.store import BACKENDS, Store, connect
@@ -39,6 +40,7 @@ __all__ = [
     "Store",
     "Subscription",
     "Timeline",
+    "WindowAdd",
     "WorkQueue",
     "connect",
 ]

@@ -90,11 +90,19 @@ def check_int(name: str, value: object, low: int, high: int | None = None) -> in
     return core_checks.check_int(name, value, low, high, expected=expected)
 
 
+def _finite(value: int | float) -> bool:
+    """``math.isfinite`` that answers False, not OverflowError, for an int beyond a double."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def check_score(name: str, value: object) -> float:
     """A score to store: a finite number within +-2**53, where doubles are exact."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidArgument.bad_value(name, value, "a number")
-    if not (math.isfinite(value) and -MAX_EXACT_SCORE <= value <= MAX_EXACT_SCORE):
+    if not (_finite(value) and -MAX_EXACT_SCORE <= value <= MAX_EXACT_SCORE):
         raise InvalidArgument.bad_value(
             name, value, f"a finite number within +-2**53 (+-{MAX_EXACT_SCORE})"
         )
@@ -112,16 +120,17 @@ def check_bound(name: str, value: object) -> float:
     """A range bound: any number, ``-inf`` and ``inf`` included, but not NaN."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
         raise InvalidArgument.bad_value(name, value, "a number or +-inf (not NaN)")
+    if isinstance(value, int) and not _finite(value):
+        raise InvalidArgument.bad_value(name, value, "a number a double can hold")
     return float(value)
 
 
-def check_window_add(member_prefix: object, score: object, expire_up_to: object,
-                     limit: object) -> tuple[str, float, float, int]:
+def check_window_add(score: object, window: object, limit: object) -> tuple[float, float, int]:
     """The arguments of ``Timeline.add_within_limit``, checked alike on every backend."""
-    if not isinstance(member_prefix, str) or not member_prefix:
-        raise InvalidArgument.bad_value("member_prefix", member_prefix, "a non-empty str")
-    return (member_prefix, check_score("score", score), check_bound("expire_up_to", expire_up_to),
-            check_int("limit", limit, 1))
+    if isinstance(window, bool) or not isinstance(window, (int, float)) or not (
+            _finite(window) and 0 < window <= MAX_EXACT_SCORE):
+        raise InvalidArgument.bad_value("window", window, "a finite number > 0")
+    return check_score("score", score), float(window), check_int("limit", limit, 1)
 
 
 def check_str_mapping(name: str, mapping: object) -> dict[str, str]:

@@ -293,26 +293,29 @@ class MemoryTimeline:
         return removed
 
     def add_within_limit(
-        self, key: str, score: float, *, member_prefix: str, expire_up_to: float, limit: int
+        self, key: str, score: float, *, window: float, limit: int
     ) -> WindowAdd:
         check_key("key", key)
-        prefix, score, expire_up_to, limit = check_window_add(member_prefix, score,
-                                                              expire_up_to, limit)
+        score, window, limit = check_window_add(score, window, limit)
         with self._space.lock:
             zset = self._space.zset(key)
             if zset is None:
                 zset = SortedSet()
                 self._space.data[key] = zset
-            expired = zset.by_score(float("-inf"), expire_up_to)
-            for member, _ in expired:
-                zset.discard(member)
+            highest = zset.by_rank(-1, -1)
+            at = max(score, highest[0][1]) if highest else score
+            trimmed = zset.remove_lowest(len(zset.by_score(float("-inf"), at - window)))
             size = len(zset)
             added = size < limit
-            if added and zset.add(f"{prefix}#{size}", score):
-                size += 1  # (an existing member would only be re-scored)
+            if added:
+                n = size
+                while zset.score(f"{at:.17g}#{n}") is not None:  # a name another writer took
+                    n += 1
+                zset.add(f"{at:.17g}#{n}", at)
+                size += 1
             lowest = zset.by_rank(0, 0)
             self._drop_if_empty(key, zset)
-        return WindowAdd(added, size, len(expired), lowest[0][1] if lowest else None)
+        return WindowAdd(added, at, size, trimmed, lowest[0][1] if lowest else None)
 
     def _drop_if_empty(self, key: str, zset: SortedSet) -> None:
         if not zset:

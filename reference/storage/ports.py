@@ -97,12 +97,14 @@ class KeyValue(Protocol):
 class WindowAdd:
     """What one :meth:`Timeline.add_within_limit` did.
 
-    ``added`` says whether the new member went in; ``size`` is how many members the key holds
-    afterwards, ``trimmed`` how many expired members it removed first, ``lowest`` the lowest
-    score left (None if the key is empty).
+    ``added`` says whether a new member went in; ``at`` is the time the step took (the
+    score asked for, or the log's highest score if that was later); ``size`` is how many
+    members the key holds afterwards, ``trimmed`` how many expired members it removed
+    first, ``lowest`` the lowest score left (None if the key is empty).
     """
 
     added: bool
+    at: float
     size: int
     trimmed: int
     lowest: float | None
@@ -153,16 +155,16 @@ class Timeline(Protocol):
         ...
 
     def add_within_limit(
-        self, key: str, score: float, *, member_prefix: str, expire_up_to: float, limit: int
+        self, key: str, score: float, *, window: float, limit: int
     ) -> WindowAdd:
-        """One step of a sliding-window log, atomically: remove the members scored at most
-        ``expire_up_to``, then add one member at ``score`` if fewer than ``limit`` are left.
+        """One step of a sliding-window log, atomically (on Redis: one EVAL).
 
-        The member added is ``f"{member_prefix}#{n}"``, ``n`` being the members left before it
-        (if that member exists it is only re-scored, as ZADD does). Two adds with the same
-        prefix get distinct members when nothing expires between them: a rate limiter passes
-        the current time as the prefix, and trimming never reaches the current instant.
-        Atomic against other calls of this method on the same store (on Redis: one EVAL).
+        The step's time ``at`` is ``score``, or the log's highest score if that is later:
+        the log only moves forward, so a writer whose clock lags (or whose call arrives
+        late) cannot reopen room that a later writer already used. Members scored at most
+        ``at - window`` are removed; then, if fewer than ``limit`` are left, a new member
+        ``f"{at:.17g}#{n}"`` is added at ``at`` (``n`` the members left, counted up until
+        the name is new, so two writers never share one).
         """
         ...
 

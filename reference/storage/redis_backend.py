@@ -99,19 +99,27 @@ redis.call('SET', KEYS[1], ARGV[3])
 return 1"""
 
 
-#: Timeline.add_within_limit in one round trip: trim, count, add if there is room, lowest.
-#: KEYS[1] the sorted set; ARGV: expire_up_to, limit, score, member prefix. A nil in a Lua
+#: Timeline.add_within_limit in one round trip. KEYS[1] the sorted set; ARGV: score, window,
+#: limit. The step's time is the later of the score and the log's highest; the new member is
+#: named "<time %.17g>#<n>", n counted up from the size until ZADD NX takes it. A nil in a Lua
 #: table would end the reply, so the lowest score comes last and only if there is one.
 WINDOW_ADD_LUA = """\
-local trimmed = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local at = tonumber(ARGV[1])
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if top[2] and tonumber(top[2]) > at then at = tonumber(top[2]) end
+local cutoff = string.format('%.17g', at - tonumber(ARGV[2]))
+local trimmed = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
 local size = redis.call('ZCARD', KEYS[1])
 local added = 0
-if size < tonumber(ARGV[2]) then
-  size = size + redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4] .. '#' .. size)
+if size < tonumber(ARGV[3]) then
+  local n = size
+  local stamp = string.format('%.17g', at)
+  while redis.call('ZADD', KEYS[1], 'NX', stamp, stamp .. '#' .. n) == 0 do n = n + 1 end
+  size = size + 1
   added = 1
 end
 local lowest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {added, size, trimmed, lowest[2]}"""
+return {added, string.format('%.17g', at), size, trimmed, lowest[2]}"""
 
 
 class RedisKeyValue(_Prefixed):
@@ -190,15 +198,15 @@ class RedisTimeline(_Prefixed):
         return None if value is None else float(value)
 
     def add_within_limit(
-        self, key: str, score: float, *, member_prefix: str, expire_up_to: float, limit: int
+        self, key: str, score: float, *, window: float, limit: int
     ) -> WindowAdd:
         full = self._key(key)
-        prefix, score, expire_up_to, limit = check_window_add(member_prefix, score,
-                                                              expire_up_to, limit)
-        reply = self._client.eval(WINDOW_ADD_LUA, 1, full, repr(expire_up_to), str(limit),
-                                  repr(score), prefix)
-        return WindowAdd(added=bool(int(reply[0])), size=int(reply[1]), trimmed=int(reply[2]),
-                         lowest=float(reply[3]) if len(reply) > 3 else None)
+        score, window, limit = check_window_add(score, window, limit)
+        reply = self._client.eval(WINDOW_ADD_LUA, 1, full, repr(score), repr(window),
+                                  str(limit))
+        return WindowAdd(added=bool(int(reply[0])), at=float(reply[1]), size=int(reply[2]),
+                         trimmed=int(reply[3]),
+                         lowest=float(reply[4]) if len(reply) > 4 else None)
 
     def range_by_rank(
         self, key: str, start: int, stop: int, *, descending: bool = False

@@ -73,6 +73,22 @@ def test_two_limiters_with_the_same_name_share_one_budget(
     assert not a.acquire("u1").allowed
 
 
+def test_a_server_whose_clock_lags_cannot_reopen_room_in_the_shared_log(store: Store) -> None:
+    """Two API servers share one limit; B's clock runs 0.5 s ahead of A's. A late grant is
+    recorded at the log's latest time, so no window of the log holds more than the limit,
+    and A, stuck in the past, cannot take a grant without recording it."""
+    a_clock, b_clock = FakeClock(start=104.5), FakeClock(start=105.0)
+    a = RateLimiter(store.timeline, a_clock, limit=3, window_s=1.0, name="api")
+    b = RateLimiter(store.timeline, b_clock, limit=3, window_s=1.0, name="api")
+    assert [a.acquire("u1").allowed for _ in range(2)] + [b.acquire("u1").allowed] == [True] * 3
+    a_clock.advance(0.5)
+    b_clock.advance(0.5)
+    assert b.acquire("u1").allowed  # 105.5: the two grants at 104.5 have left B's window
+    assert [a.acquire("u1").allowed for _ in range(4)] == [True, False, False, False]
+    log = store.timeline.range_by_rank("ratelimit:api:{u1}", 0, -1)
+    assert len(log) == 3 and all(104.5e6 < score <= 105.5e6 for _, score in log)
+
+
 def test_denied_requests_do_not_extend_the_ban(store: Store, clock: FakeClock) -> None:
     rl = limiter(store, clock, limit=1, window_s=10.0)
     rl.acquire("u1")

@@ -29,8 +29,8 @@ def test_concurrent_window_adds_admit_exactly_the_limit(store: Store) -> None:
     def server() -> None:
         try:
             for _ in range(TRIES_N):
-                step = store.timeline.add_within_limit("window:{u1}", 5.0, member_prefix="5",
-                                                       expire_up_to=0.0, limit=LIMIT)
+                step = store.timeline.add_within_limit("window:{u1}", 5.0, window=5.0,
+                                                       limit=LIMIT)
                 admitted.append(step.added)
         except BaseException as err:  # surfaced in the main thread below
             errors.append(err)

@@ -201,42 +201,63 @@ WINDOW = "window:{u1}"
 
 
 def window_add(store: Store, t: float, *, window: float = 10.0, limit: int = 2) -> WindowAdd:
-    return store.timeline.add_within_limit(WINDOW, t, member_prefix=f"t{t:g}",
-                                           expire_up_to=t - window, limit=limit)
+    return store.timeline.add_within_limit(WINDOW, t, window=window, limit=limit)
 
 
 def test_a_window_takes_members_until_its_limit_and_trims_what_expired(store: Store) -> None:
-    assert window_add(store, 1) == WindowAdd(added=True, size=1, trimmed=0, lowest=1.0)
-    assert window_add(store, 2) == WindowAdd(added=True, size=2, trimmed=0, lowest=1.0)
-    assert window_add(store, 5) == WindowAdd(added=False, size=2, trimmed=0, lowest=1.0)
-    assert window_add(store, 11) == WindowAdd(added=True, size=2, trimmed=1, lowest=2.0)
-    assert store.timeline.range_by_rank(WINDOW, 0, -1) == [("t2#1", 2.0), ("t11#1", 11.0)]
+    assert window_add(store, 1) == WindowAdd(added=True, at=1.0, size=1, trimmed=0, lowest=1.0)
+    assert window_add(store, 2) == WindowAdd(added=True, at=2.0, size=2, trimmed=0, lowest=1.0)
+    assert window_add(store, 5) == WindowAdd(added=False, at=5.0, size=2, trimmed=0, lowest=1.0)
+    assert window_add(store, 11) == WindowAdd(added=True, at=11.0, size=2, trimmed=1,
+                                              lowest=2.0)
+    assert store.timeline.range_by_rank(WINDOW, 0, -1) == [("2#1", 2.0), ("11#1", 11.0)]
 
 
-def test_the_same_prefix_twice_gives_two_members(store: Store) -> None:
+def test_the_log_only_moves_forward_a_late_writer_takes_the_latest_time(store: Store) -> None:
+    window_add(store, 1)
+    window_add(store, 12)  # a writer whose clock is ahead: trims the entry at 1
+    late = window_add(store, 10.5)  # a lagging clock: may not reopen the room at 1
+    assert (late.added, late.at, late.size, late.trimmed) == (True, 12.0, 2, 0)
+    assert window_add(store, 11) == WindowAdd(added=False, at=12.0, size=2, trimmed=0,
+                                              lowest=12.0)
+
+
+def test_the_same_instant_twice_gives_two_members(store: Store) -> None:
     for _ in range(2):
-        store.timeline.add_within_limit(WINDOW, 7.0, member_prefix="7", expire_up_to=0.0,
-                                        limit=5)
+        store.timeline.add_within_limit(WINDOW, 7.0, window=5.0, limit=5)
     assert store.timeline.range_by_rank(WINDOW, 0, -1) == [("7#0", 7.0), ("7#1", 7.0)]
+
+
+def test_a_taken_member_name_is_skipped_not_overwritten(store: Store) -> None:
+    store.timeline.add(WINDOW, {"7#0": 7.0, "7#1": 7.0})
+    store.timeline.remove(WINDOW, "7#0")  # size 1 again, but "7#1" is taken
+    step = store.timeline.add_within_limit(WINDOW, 7.0, window=5.0, limit=5)
+    assert (step.added, step.size) == (True, 2)
+    assert store.timeline.range_by_rank(WINDOW, 0, -1) == [("7#1", 7.0), ("7#2", 7.0)]
 
 
 def test_a_window_whose_members_all_expired_starts_over(store: Store) -> None:
     store.timeline.add(WINDOW, {"old": 1.0})
-    step = store.timeline.add_within_limit(WINDOW, 50.0, member_prefix="x",
-                                           expire_up_to=40.0, limit=1)
-    assert step == WindowAdd(added=True, size=1, trimmed=1, lowest=50.0)
-    assert store.timeline.size(WINDOW) == 1
+    step = store.timeline.add_within_limit(WINDOW, 50.0, window=10.0, limit=1)
+    assert step == WindowAdd(added=True, at=50.0, size=1, trimmed=1, lowest=50.0)
 
 
 @pytest.mark.parametrize(("field", "value"), [
-    ("member_prefix", ""), ("member_prefix", 3), ("score", float("nan")),
-    ("score", 2.0**60), ("expire_up_to", float("nan")), ("limit", 0), ("limit", True),
+    ("score", float("nan")), ("score", 2.0**60), ("score", 10**400), ("window", 0),
+    ("window", -1.0), ("window", float("inf")), ("window", 10**400), ("limit", 0),
+    ("limit", True),
 ])
 def test_bad_window_arguments_are_refused_by_name_and_nothing_is_written(
         store: Store, field: str, value: object) -> None:
-    args: dict[str, object] = {"score": 1.0, "member_prefix": "p", "expire_up_to": 0.0,
-                               "limit": 2, field: value}
+    args: dict[str, object] = {"score": 1.0, "window": 10.0, "limit": 2, field: value}
     score = args.pop("score")
     with pytest.raises(InvalidArgument, match=field):
         store.timeline.add_within_limit(WINDOW, score, **args)  # type: ignore[arg-type]
     assert store.timeline.size(WINDOW) == 0
+
+
+def test_huge_ints_are_refused_as_scores_and_bounds(store: Store) -> None:
+    with pytest.raises(InvalidArgument, match="score"):
+        store.timeline.add(WINDOW, {"m": 10**400})  # type: ignore[dict-item]
+    with pytest.raises(InvalidArgument, match="max_score"):
+        store.timeline.range_by_score(WINDOW, 0, 10**400)

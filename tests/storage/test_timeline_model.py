@@ -49,20 +49,22 @@ class TimelineMachine(RuleBasedStateMachine):
         for member, _ in doomed:
             del self.model[member]
 
-    @rule(score=SCORES, expire_up_to=BOUNDS, limit=st.integers(1, 6),
-          prefix=st.sampled_from(["p", "q"]))
-    def add_within_limit(self, score: float, expire_up_to: float, limit: int,
-                         prefix: str) -> None:
-        expired = [m for m, s in self.model.items() if s <= expire_up_to]
+    @rule(score=SCORES, window=st.sampled_from([0.5, 1.0, 2.0, 10.0]),
+          limit=st.integers(1, 6))
+    def add_within_limit(self, score: float, window: float, limit: int) -> None:
+        at = max([score, *self.model.values()])
+        expired = [m for m, s in self.model.items() if s <= at - window]
         for member in expired:
             del self.model[member]
         room = len(self.model) < limit
         if room:
-            self.model[f"{prefix}#{len(self.model)}"] = score
+            n = len(self.model)
+            while f"{at:.17g}#{n}" in self.model:
+                n += 1
+            self.model[f"{at:.17g}#{n}"] = at
         lowest = min(self.model.values()) if self.model else None
-        assert self.timeline.add_within_limit(
-            KEY, score, member_prefix=prefix, expire_up_to=expire_up_to, limit=limit
-        ) == WindowAdd(room, len(self.model), len(expired), lowest)
+        assert self.timeline.add_within_limit(KEY, score, window=window, limit=limit) == (
+            WindowAdd(room, at, len(self.model), len(expired), lowest))
 
     @rule(start=st.integers(-8, 8), stop=st.integers(-8, 8), descending=st.booleans())
     def range_by_rank(self, start: int, stop: int, descending: bool) -> None:
