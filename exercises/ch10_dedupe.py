@@ -215,8 +215,9 @@ class IdempotencyStore:
     def release(self, key: str) -> bool:
         """Forget ``key`` so it can be claimed again; True if a record for it was stored.
 
-        (``dedupe-done``.) An operator replaying a dead letter releases its key so the send
-        can happen again. Releasing a key that has no record returns False.
+        (``dedupe-done``.) The key may then be sent again, by anyone: the reference's
+        dead-letter replay uses ``reopen`` instead, which lifts only the done mark and keeps
+        a pin in doubt. Releasing a key that has no record returns False.
 
         Raises
         ------

@@ -223,6 +223,7 @@ class DeliveryService:
     def publish(self, job: Job) -> str:
         """Publish ``job`` without logging: a duplicate copy, as an at-least-once producer
         may emit."""
+        self.poison.last_statistics.clear()  # a queue changed: the cached figures are stale
         return self.deps.queue.publish(queue_name(job.channel), job.to_json())
 
     def step(self, now: float | None = None) -> dict[Channel, list[PollResult]]:
@@ -247,6 +248,7 @@ class DeliveryService:
     def replay_dead_letters(
         self, channel: Channel, message_ids: Sequence[str] | None = None
     ) -> int:
+        self.poison.last_statistics.clear()  # a queue changes: the cached figures go stale
         return replay_dead_letters(self.deps, channel, message_ids)
 
     def statistics(self, channel: Channel | None = None) -> WorkerStatistics:

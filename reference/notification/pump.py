@@ -50,7 +50,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reference.core.clock import Clock
+from reference.core.clock import US_PER_S, Clock
 from reference.core.errors import InvalidArgument, NotFound
 from reference.notification.dedupe import IdempotencyRecord, IdempotencyStore
 from reference.notification.delayed import DelayedQueue
@@ -102,11 +102,16 @@ class ReplayMarks:
     def __init__(self, kv: KeyValue) -> None:
         self._kv = kv
 
-    def mark(self, queue: str, message_id: str) -> None:
-        self._kv.set(f"replay:{{{queue}}}:{message_id}", "1")
+    def mark(self, queue: str, message_id: str, *, at: float) -> None:
+        """Mark the message as replayed at ``at`` (the mark's value tells replays apart)."""
+        self._kv.set(f"replay:{{{queue}}}:{message_id}", str(round(at * US_PER_S)))
+
+    def get(self, queue: str, message_id: str) -> str | None:
+        """The mark of a replayed message (when it was replayed, in µs), or None."""
+        return self._kv.get(f"replay:{{{queue}}}:{message_id}")
 
     def is_marked(self, queue: str, message_id: str) -> bool:
-        return self._kv.get(f"replay:{{{queue}}}:{message_id}") is not None
+        return self.get(queue, message_id) is not None
 
     def clear(self, queue: str, message_id: str) -> None:
         self._kv.delete(f"replay:{{{queue}}}:{message_id}")
@@ -251,6 +256,9 @@ def replay_dead_letters(
     (the worker restarts its attempt count at the start of its current provider's share:
     same provider, same idempotency key, so an ambiguous earlier delivery is not repeated),
     the queue makes it deliverable, and the log moves it DEAD_LETTERED → QUEUED.
+    Within the idempotency window only: after it, the dedupe record and the provider's key
+    are gone, and a letter that died in doubt (a timeout) may be delivered a second time.
+
     Unparseable bodies are left where they are, and so are letters whose notification the
     log no longer has ``dead_lettered``: a queue duplicate of it that died in a worker while
     another copy got through. Replaying one would repeat a finished notification.
@@ -281,13 +289,15 @@ def replay_dead_letters(
         return 0
     records = deps.records
     for message_id, job in jobs.items():
+        # the key first: a replay that dies here leaves the letter replayable (its log and
+        # its DB row still say dead_lettered), never a row open on a key still done
+        deps.dedupe.reopen(job.dedupe_key, at)  # a pin in doubt stays
         if records is not None:  # kept with the fresh budget the worker will give it
             fresh = min(job.provider_index * deps.policy.fallback_after + 1,
                         deps.policy.max_attempts)
             kept = dataclasses.replace(job, attempt=fresh)
             records.save(kept, kept.to_json(), waiting_in="queue", due_at=at, reopen=True)
-        deps.dedupe.reopen(job.dedupe_key, at)  # a pin in doubt stays
-        deps.replays.mark(qname, message_id)
+        deps.replays.mark(qname, message_id, at=at)
     replayed = deps.queue.replay_dead_letters(qname, WORKER_GROUP, list(jobs))
     for job in jobs.values():
         deps.recorder.record(StatusChange.for_job(job, Status.QUEUED, at))

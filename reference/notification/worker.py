@@ -277,7 +277,8 @@ class Worker:
             d.alerts.raise_alert(Alert(at, self.channel, "", f"malformed job {message_id}"))
             self._count("malformed")
             return False, 0.0
-        replayed = d.replays.is_marked(self.queue, message_id)
+        replay = d.replays.get(self.queue, message_id)  # when it was replayed, if it was
+        replayed = replay is not None
         if replayed:
             # a fresh budget on the provider that last had it (its idempotency key may hold
             # an ambiguous earlier delivery; another provider would send a second copy)
@@ -310,8 +311,9 @@ class Worker:
                 self._finish(message_id, job, ack=True, replayed=replayed)
                 return False, 0.0
         # this request, until it has an answer: a replayed dead letter keeps its message id
-        # and starts its delivery count again, so the time tells the requests apart
-        token = f"{message_id}#{deliveries}@{round(at * US_PER_S)}"
+        # and starts its delivery count again, so the replay's own mark and the time tell
+        # the requests apart
+        token = f"{message_id}#{deliveries}@{round(at * US_PER_S)}/{replay or 0}"
         pinned = d.dedupe.pin(key, at, provider=provider.name, token=token)
         if pinned is None or (pinned != provider.name and pinned in self._names):
             # Another worker changed the record since this one read it: a copy settled the

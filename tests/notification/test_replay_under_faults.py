@@ -6,7 +6,8 @@ messages and duplicate events arrive. Each seed below once broke one of these: a
 record the broker then lost was never recovered (its row still said settled); a replay of a
 letter whose notification had settled otherwise (``delivered -> queued``); a replay that
 dropped an in-doubt pin and let a retry fall back to a second provider (a duplicate effect);
-a duplicate event's copy let through while a replay had the key reopened.
+a duplicate event's copy let through while a replay had the key reopened; a replay made
+after a step that the run loop, reading the step's cached queue figures, never saw (226, 263).
 """
 
 from __future__ import annotations
@@ -15,11 +16,17 @@ from dataclasses import replace
 
 import pytest
 
+from reference.core.clock import FakeClock
 from reference.notification.checker import check
-from reference.notification.model import Channel
+from reference.notification.dedupe import IdempotencyRecord, IdempotencyStore
+from reference.notification.delivery import DeliveryService
+from reference.notification.model import Category, Channel, Job, NotificationRequest, Status
+from reference.notification.providers import NO_FAILURES, FailureModel
+from reference.notification.retry import RetryPolicy
 from reference.notification.scenario import ScenarioConfig, build_system, run_scenario
 from reference.notification.system import NotificationSystem
-from reference.storage import Store
+from reference.notification.tracking import NotificationLog
+from reference.storage import Store, connect
 
 HARSH = replace(ScenarioConfig.stormy(), queue_loss_rate=0.35, crash_rate=0.08,
                 transient_rate=0.4, permanent_rate=0.05, queue_duplicate_rate=0.4,
@@ -53,7 +60,7 @@ def test_replays_during_a_harsh_day_break_no_promise(seed: int) -> None:
     assert result.statistics.records is not None and result.statistics.records.open == 0
 
 
-@pytest.mark.parametrize("seed", [24, 53, 68])
+@pytest.mark.parametrize("seed", [24, 53, 68, 226, 263])
 def test_replays_without_broker_loss_or_the_db_break_no_promise(seed: int) -> None:
     result = run_scenario(replace(HARSH, queue_loss_rate=0.0), seed,
                           build=replaying(stall_after_s=None))
@@ -73,3 +80,72 @@ def test_the_harsh_day_really_replays_and_loses_messages() -> None:
             last[change.notification_id] = change.status.value
     assert replays >= 3
     assert sum(r.broker_losses for r in results) >= 30
+
+
+# ── single replays, by hand ─────────────────────────────────────────────────────────────
+
+def test_a_replay_that_dies_midway_leaves_the_letter_replayable(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock(start=1_767_646_800.0)
+    system = NotificationSystem.create(connect("memory", clock=clock), seed=1,
+                                       failures="none")
+    system.register_user("u1", phone="+14155550100")
+    system.publish_template("otp", title="Code", body="code ${code}")
+    [entry] = system.client().send(NotificationRequest(
+        "evt-1", "u1", "otp", {"code": "1"}, channels=(Channel.SMS,))).entries
+    primary, backup = system.providers[Channel.SMS]
+    primary.fail_next("payload_too_large")  # permanent, not an address: a dead letter
+    system.run_until_idle()
+    nid = entry.notification_id
+
+    def dies(*args: object, **kwargs: object) -> bool:
+        raise RuntimeError("the operator's process died")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(IdempotencyStore, "reopen", dies)
+        with pytest.raises(RuntimeError):
+            system.delivery.replay_dead_letters(Channel.SMS)
+    system.run_until_idle()
+    assert system.log.status(nid) is Status.DEAD_LETTERED  # still what it was
+    assert system.delivery.replay_dead_letters(Channel.SMS) == 1  # ... and replayable
+    system.run_until_idle()
+    assert system.log.status(nid) in (Status.SENT, Status.DELIVERED)
+    assert len(primary.sent) + len(backup.sent) == 1
+
+
+def test_a_replay_taken_in_the_same_instant_keeps_the_in_doubt_pin() -> None:
+    """The backup timed out but delivered; the job dead-letters; the operator replays at
+    once and the replay fails for certain in the same instant. Its unpin must not lift the
+    pin of the request in doubt, or a later copy goes to the other provider."""
+    clock = FakeClock(start=0.0)
+    store = connect("memory", clock=clock)
+    service = DeliveryService.from_store(
+        store, clock=clock, recorder=NotificationLog(), seed=1,
+        failures={"sms-primary": NO_FAILURES,
+                  "sms-backup": FailureModel(timeout_rate=0.0, timeout_effect_rate=1.0)},
+        policy=RetryPolicy(max_attempts=2, fallback_after=1), pool_sizes={Channel.SMS: 1})
+    primary, backup = service.providers[Channel.SMS]
+    job = Job("n1", "evt-1", "u1", Channel.SMS, "+14155550100", "", "code 1234",
+              Category.SECURITY, False, accepted_at=0.0)
+    service.submit(job)
+    primary.fail_next("server_error")  # attempt 1 fails for certain: fall back
+    service.step(0.0)
+    clock.advance(1.0)
+    backup.fail_next("timeout")  # attempt 2 times out at the backup, which delivered
+    service.step(1.0)
+    dedupe = service.deps.dedupe
+    before = dedupe.get(job.dedupe_key, 1.0)
+    assert isinstance(before, IdempotencyRecord) and before.pinned_to == "sms-backup"
+    service.replay_dead_letters(Channel.SMS)
+    backup.set_failures(FailureModel(outages=((1.0, 1e9),)))  # the backup goes down
+    service.step(1.0)  # the replay, taken in the same instant, fails for certain
+    record = dedupe.get(job.dedupe_key, 1.0)
+    assert record is not None and record.pinned_to == "sms-backup"
+    clock.advance(10.0)
+    service.replay_dead_letters(Channel.SMS)
+    service.step()
+    service.publish(job)  # an at-least-once producer's copy
+    for _ in range(40):
+        clock.advance(1.0)
+        service.step()
+    assert [e.provider for p in (primary, backup) for e in p.sent] == ["sms-backup"]
