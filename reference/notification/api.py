@@ -571,11 +571,9 @@ class NotificationAPI:
             prefs = self.settings.get(job.user_id)
             if preferences is not None:
                 preferences[job.user_id] = prefs
-        if job.channel not in prefs.channels:
-            return f"opted_out:channel={job.channel.value} (while deferred)"
-        if job.category not in prefs.categories:
-            return f"opted_out:category={job.category.value} (while deferred)"
-        return None
+        decision = decide(prefs, channel=job.channel, category=job.category, critical=False,
+                          now=self._clock.now())  # the intake's rule; quiet hours ignored
+        return f"{decision.reason} (while deferred)" if isinstance(decision, Suppress) else None
 
     def next_release_at(self) -> float | None:
         """When the earliest deferred job falls due (None if none is waiting)."""

@@ -215,10 +215,9 @@ class DeliveryService:
         at = self.deps.clock.now() if now is None else float(now)
         for status in (Status.ACCEPTED, Status.QUEUED):
             self.deps.recorder.record(StatusChange.for_job(job, status, at))
-        body = job.to_json()
         if (records := self.deps.records) is not None:
-            records.save(job, body, waiting_in="queue", due_at=at)
-        return self.deps.queue.publish(queue_name(job.channel), body)
+            records.save(job, job.to_json(), waiting_in="queue", due_at=at)
+        return self.publish(job)
 
     def publish(self, job: Job) -> str:
         """Publish ``job`` without logging: a duplicate copy, as an at-least-once producer

@@ -110,9 +110,6 @@ class ReplayMarks:
         """The mark of a replayed message (when it was replayed, in µs), or None."""
         return self._kv.get(f"replay:{{{queue}}}:{message_id}")
 
-    def is_marked(self, queue: str, message_id: str) -> bool:
-        return self.get(queue, message_id) is not None
-
     def clear(self, queue: str, message_id: str) -> None:
         self._kv.delete(f"replay:{{{queue}}}:{message_id}")
 

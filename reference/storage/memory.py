@@ -313,8 +313,7 @@ class MemoryTimeline:
                     n += 1
                 zset.add(f"{at:.17g}#{n}", at)
                 size += 1
-            lowest = zset.by_rank(0, 0)
-            self._drop_if_empty(key, zset)
+            lowest = zset.by_rank(0, 0)  # never empty: an empty window always takes the add
         return WindowAdd(added, at, size, trimmed, lowest[0][1] if lowest else None)
 
     def _drop_if_empty(self, key: str, zset: SortedSet) -> None:

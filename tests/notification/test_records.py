@@ -25,7 +25,7 @@ from reference.notification.records import NotificationRecords
 from reference.notification.settings import Preferences, QuietHours
 from reference.notification.system import NotificationSystem
 from reference.notification.tracking import NotificationLog
-from reference.storage import Store
+from reference.storage import Store, connect
 
 STALL_S = 60.0
 SMS = queue_name(Channel.SMS)
@@ -272,3 +272,29 @@ def test_a_deferred_job_recovered_after_its_user_opted_out_is_suppressed_not_sen
     assert (last.status, last.reason) == (Status.SUPPRESSED,
                                           "opted_out:channel=email (while deferred)")
     assert all(not p.sent for p in system.providers[Channel.EMAIL])
+
+
+def test_on_redis_the_db_costs_four_commands_per_delivered_notification() -> None:
+    """What notebook 10 and the benchmark say: HSET and ZADD when queued, ZREM and HSET
+    when it settles, and the sweep's reads, nothing else."""
+    counts = []
+    for stall_after_s in (None, 120.0):
+        clock = FakeClock(start=1_767_225_600.0)
+        store = connect("fakeredis", clock=clock)
+        system = NotificationSystem.create(store, seed=2, failures="none",
+                                           stall_after_s=stall_after_s)
+        system.register_user("u1", phone="+14155550100")
+        system.publish_template("otp", title="Code", body="Your code is ${code}")
+        client = system.client()
+        with store.record_commands() as recorded:
+            client.send(NotificationRequest("evt-1", "u1", "otp", {"code": "1"},
+                                            channels=(Channel.SMS,), critical=True,
+                                            category=Category.SECURITY))
+            system.run_until_idle()
+        counts.append(recorded.counts())
+    without, with_db = counts
+    extra = {name: with_db.get(name, 0) - without.get(name, 0)
+             for name in with_db.keys() | without.keys()}
+    sweep_reads = {name: n for name, n in extra.items() if name in ("ZRANGEBYSCORE", "ZRANGE")}
+    assert {name: n for name, n in extra.items() if n and name not in sweep_reads} == {
+        "HSET": 2, "ZADD": 1, "ZREM": 1}
