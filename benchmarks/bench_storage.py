@@ -1,9 +1,11 @@
 """Storage operations per second on each backend: timeline inserts and queue round trips.
 
 Figures: a ZADD through the Timeline port (one command per call), the same inserts sent as a
-redis-py pipeline (Redis backends only), and a work-queue message published, consumed and
-acked. Each is shown against the calibration loop and against the memory backend (or, for
-the pipeline, against the same backend unpipelined).
+redis-py pipeline (Redis backends only), a work-queue message published, consumed and
+acked, and a fanout on write of post ids into ``FEEDS`` id timelines with one
+``add_to_many`` (one round trip) per post. Each is shown against the calibration loop and
+against the memory backend (the pipeline against the same backend unpipelined, the fanout
+against one ``add`` call per feed).
 """
 
 from __future__ import annotations
@@ -43,6 +45,23 @@ def _timeline_insert_pipelined(store: Store) -> Callable[[int], None]:
             for i in range(start, min(n, start + PIPELINE_CHUNK)):
                 pipe.zadd(f"{prefix}{{{i % FEEDS}}}", {f"post-{i}": float(i)})
             pipe.execute()
+
+    return run
+
+
+def _id_fanout(store: Store, *, batched: bool) -> Callable[[int], None]:
+    """``n`` feed entries: ``n // FEEDS`` post ids, each written into every feed."""
+    timeline = store.id_timeline
+    feeds = [f"bench:ids:{{{i}}}" for i in range(FEEDS)]
+
+    def run(n: int) -> None:
+        for post in range(n // FEEDS):
+            post_id = 2**61 + post  # a Snowflake-sized id
+            if batched:
+                timeline.add_to_many(feeds, post_id)
+            else:
+                for feed in feeds:
+                    timeline.add(feed, [post_id])
 
     return run
 
@@ -101,5 +120,17 @@ def run(calibration: float, *, scale: float = 1.0) -> list[Figure]:
                         vs_baseline=rate / plain,
                     )
                 )
+            entries = max(FEEDS, ops // FEEDS * FEEDS)
+            one_by_one = measure(_id_fanout(st, batched=False), entries, repeats=2)
+            rate = measure(_id_fanout(st, batched=True), entries, repeats=2)
+            figures.append(
+                Figure(
+                    name=f"{backend}: id fanout, add_to_many into {FEEDS} feeds",
+                    ops_per_s=rate,
+                    vs_calibration=rate / calibration,
+                    baseline="one add per feed",
+                    vs_baseline=rate / one_by_one,
+                )
+            )
             st.flush()
     return figures

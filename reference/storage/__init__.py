@@ -1,4 +1,4 @@
-"""Storage: five small ports and the backends behind them (memory, fakeredis, real Redis).
+"""Storage: seven small ports and the backends behind them (memory, fakeredis, real Redis).
 
 Services depend on the ports in :mod:`reference.storage.ports`, never on a client library;
 :func:`connect` picks the backend and returns a :class:`Store` holding one of each port.
@@ -13,10 +13,13 @@ Examples
 
 from reference.storage.client import CommandRecorder
 from reference.storage.ports import (
+    ID_WIDTH,
     MAX_EXACT_SCORE,
+    CappedList,
     Counter,
     DeadLetter,
     Delivery,
+    IdTimeline,
     KeyValue,
     PubSub,
     QueueStatistics,
@@ -29,11 +32,14 @@ from reference.storage.store import BACKENDS, Store, connect
 
 __all__ = [
     "BACKENDS",
+    "ID_WIDTH",
     "MAX_EXACT_SCORE",
+    "CappedList",
     "CommandRecorder",
     "Counter",
     "DeadLetter",
     "Delivery",
+    "IdTimeline",
     "KeyValue",
     "PubSub",
     "QueueStatistics",

@@ -14,24 +14,37 @@ Traceback (most recent call last):
 reference.core.errors.InvalidArgument: score=1152921504606846976 is invalid: expected a finite ...
 >>> check_name("queue", "notify.ios")
 'notify.ios'
+>>> check_id("id", 2**63)
+Traceback (most recent call last):
+...
+reference.core.errors.InvalidArgument: id=9223372036854775808 is invalid: expected an int id in ...
+>>> check_key_list("keys", "feed:{1}")
+Traceback (most recent call last):
+...
+reference.core.errors.InvalidArgument: keys='feed:{1}' is invalid: expected a list or tuple of ...
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from reference.core import checks as core_checks
 from reference.core.errors import InvalidArgument
 from reference.storage.ports import MAX_EXACT_SCORE
 
 __all__ = [
+    "ID_LIMIT",
     "INT64_MAX",
     "INT64_MIN",
     "check_bound",
+    "check_count",
+    "check_id",
+    "check_ids",
     "check_int",
     "check_key",
+    "check_key_list",
     "check_keys",
     "check_name",
     "check_namespace",
@@ -39,10 +52,12 @@ __all__ = [
     "check_seconds",
     "check_str",
     "check_str_mapping",
+    "check_value_mapping",
 ]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1  # Redis counters are signed 64-bit integers
+ID_LIMIT = 2**63  # ids of an IdTimeline: 0 <= id < 2**63, as a Snowflake id (a signed int64)
 
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -64,6 +79,32 @@ def check_key(name: str, value: object) -> str:
 def check_keys(name: str, values: tuple[object, ...]) -> tuple[str, ...]:
     """Several keys (for ``delete``)."""
     return tuple(check_key(name, value) for value in values)
+
+
+def check_key_list(name: str, values: object) -> list[str]:
+    """Keys of a many-key call: a list or tuple of non-empty strings (maybe empty).
+
+    A bare ``str`` is refused: it is a sequence of one-letter keys to Python, never what a
+    caller meant.
+    """
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise InvalidArgument.bad_value(name, values, "a list or tuple of keys (not a str)")
+    return [check_key(name, value) for value in values]
+
+
+def check_id(name: str, value: object) -> int:
+    """An id of an :class:`~reference.storage.ports.IdTimeline`: an int in 0..2**63-1."""
+    if type(value) is int and 0 <= value < ID_LIMIT:
+        return value
+    return int(core_checks.check_int(name, value, 0, ID_LIMIT - 1,
+                                     expected="an int id in 0..2**63-1"))
+
+
+def check_ids(name: str, values: object) -> list[int]:
+    """Several ids (any iterable but a str), each as :func:`check_id`; maybe none."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise InvalidArgument.bad_value(name, values, "an iterable of int ids")
+    return [check_id(name, value) for value in values]
 
 
 def check_name(name: str, value: object) -> str:
@@ -88,6 +129,12 @@ def check_int(name: str, value: object, low: int, high: int | None = None) -> in
         return value  # the common case, without building the message below
     expected = f"an int >= {low}" if high is None else f"an int in {low}..{high}"
     return core_checks.check_int(name, value, low, high, expected=expected)
+
+
+def check_count(name: str, value: object, low: int) -> int:
+    """A limit or a length: an int from ``low`` to 2**63-2 (Redis reads it as a signed
+    64-bit integer, and a trim adds one to it)."""
+    return check_int(name, value, low, INT64_MAX - 1)
 
 
 def _finite(value: int | float) -> bool:
@@ -141,5 +188,17 @@ def check_str_mapping(name: str, mapping: object) -> dict[str, str]:
         if not isinstance(field, str) or not isinstance(value, str):
             raise InvalidArgument.bad_value(
                 name, mapping, f"a mapping of str to str (field {field!r} -> {value!r})"
+            )
+    return dict(mapping)
+
+
+def check_value_mapping(name: str, mapping: object) -> dict[str, str]:
+    """Keys to string values (``KeyValue.set_many``): maybe empty; keys non-empty."""
+    if not isinstance(mapping, Mapping):
+        raise InvalidArgument.bad_value(name, mapping, "a mapping of keys to str values")
+    for key, value in mapping.items():
+        if not isinstance(key, str) or not key or not isinstance(value, str):
+            raise InvalidArgument.bad_value(
+                name, mapping, f"a mapping of non-empty str keys to str (got {key!r} -> {value!r})"
             )
     return dict(mapping)

@@ -15,6 +15,12 @@ Counter({'ZADD': 3, 'MULTI': 1, 'EXEC': 1})
 >>> rec.commands[0]
 ('ZADD', 'feed:{42}', '1.0', 'post:1')
 
+A round trip is one wait for the server's answer: a command sent alone costs one, a pipeline
+one however many commands it carries (the lesson of batching):
+
+>>> rec.round_trips
+2
+
 Redis errors become the lab's typed errors (``WRONGTYPE`` -> Conflict, an unreachable
 server -> BackendError), so callers never need to import redis. (redis-py's annotations
 mix ``bytes`` and ``str`` replies, so the backends hold the client as ``Any`` and convert
@@ -30,7 +36,7 @@ reference.core.errors.Conflict: HGET 'greeting': the key holds another kind of v
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -62,12 +68,17 @@ class CommandRecorder:
     ``commands`` holds each command as a tuple of strings, name first (``('ZADD', key,
     score, member)``); a pipeline counts as its commands, wrapped in MULTI/EXEC when it is a
     transaction. :meth:`counts` tallies them by name.
+
+    ``round_trips`` counts the times the client waited for the server: one per command sent
+    alone, one per pipeline ``execute()`` however many commands it holds (a MULTI/EXEC
+    transaction too), one per (un)subscribe. Latency follows round trips, not commands.
     """
 
-    __slots__ = ("commands",)
+    __slots__ = ("commands", "round_trips")
 
     def __init__(self) -> None:
         self.commands: list[Command] = []
+        self.round_trips = 0
 
     def counts(self) -> collections.Counter[str]:
         """How many times each command name was issued."""
@@ -77,7 +88,8 @@ class CommandRecorder:
         return len(self.commands)
 
     def __repr__(self) -> str:
-        return f"CommandRecorder({len(self.commands)} commands: {dict(self.counts())})"
+        trips = f"{self.round_trips} round trip" + ("" if self.round_trips == 1 else "s")
+        return f"CommandRecorder({len(self.commands)} commands in {trips}: {dict(self.counts())})"
 
 
 class CommandTap:
@@ -89,10 +101,20 @@ class CommandTap:
         self._recorders: list[CommandRecorder] = []
 
     def note(self, args: tuple[Any, ...]) -> None:
+        """One command sent on its own: one round trip."""
         if self._recorders:
-            command = (str(args[0]).upper(), *(str(arg) for arg in args[1:]))
-            for recorder in self._recorders:
-                recorder.commands.append(command)
+            self._record([args])
+
+    def note_batch(self, batch: Sequence[tuple[Any, ...]]) -> None:
+        """Commands sent together (a pipeline's ``execute``): one round trip for them all."""
+        if self._recorders and batch:
+            self._record(batch)
+
+    def _record(self, batch: Sequence[tuple[Any, ...]]) -> None:
+        commands = [(str(args[0]).upper(), *(str(arg) for arg in args[1:])) for args in batch]
+        for recorder in self._recorders:
+            recorder.commands.extend(commands)
+            recorder.round_trips += 1
 
     @contextmanager
     def recording(self) -> Iterator[CommandRecorder]:
@@ -152,23 +174,26 @@ class LabPipeline(Pipeline):
         super().reset()
 
     def execute(self, raise_on_error: bool = True) -> list[Any]:
+        """Send the queued commands in one round trip; the first command Redis refused
+        raises its lab error (naming that command's key), after every reply was read."""
         stack = [args for args, _ in self.command_stack]
-        if stack:
-            # Pipeline shadows the Redis.transaction() method with a bool flag of that name.
-            flag: bool = self.transaction  # type: ignore[assignment]
-            transaction = flag or bool(self.explicit_transaction)
-            if transaction:
-                self.tap.note(("MULTI",))
-            for args in stack:
-                self.tap.note(args)
-            if transaction:
-                self.tap.note(("EXEC",))
+        # Pipeline shadows the Redis.transaction() method with a bool flag of that name.
+        flag: bool = self.transaction  # type: ignore[assignment]
+        transaction = flag or bool(self.explicit_transaction)
+        if transaction and (stack or self.watching):  # a watched, empty one sends MULTI EXEC
+            self.tap.note_batch([("MULTI",), *stack, ("EXEC",)])
+        else:
+            self.tap.note_batch(stack)  # nothing at all for an empty pipeline
         try:
-            result: list[Any] = super().execute(raise_on_error)
+            result: list[Any] = super().execute(raise_on_error=False)
         except WatchError:
             raise
         except redis.RedisError as err:
             raise lab_error(err, stack[0] if len(stack) == 1 else ("pipeline",)) from err
+        if raise_on_error:
+            for args, reply in zip(stack, result, strict=False):
+                if isinstance(reply, redis.RedisError):
+                    raise lab_error(reply, args) from reply
         return result
 
 

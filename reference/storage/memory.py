@@ -1,12 +1,15 @@
 """Plain-Python backends for the key-value, timeline, counter and pub/sub ports.
 
 Fast (no network, no serialisation) and used for large simulations. One :class:`Keyspace`
-holds strings, hashes and sorted sets side by side, as one Redis database does, so the same
-mistakes fail the same way: reading a hash as a string raises
+holds strings, hashes, sorted sets, id timelines and capped lists side by side, as one Redis
+database does, so the same mistakes fail the same way: reading a hash as a string raises
 :class:`~reference.core.errors.Conflict` here just as Redis answers ``WRONGTYPE``, and a
 counter is a decimal string that :meth:`MemoryKeyValue.get` can read.
 
-The work queue lives in :mod:`reference.storage.memory_queue`.
+The work queue lives in :mod:`reference.storage.memory_queue`; the id timeline and the
+capped list in :mod:`reference.storage.memory_lists`. A ``*_many`` call applies its step
+key by key as a Redis pipeline does (:func:`for_each_key`): a key of another kind does not
+stop the others, and its Conflict is raised at the end.
 
 Argument checks are those of :mod:`reference.storage.checks`, so bad input fails as on every
 backend. The hottest calls (``get``, ``set``, ``hget``, ``hgetall``) first test the common
@@ -39,20 +42,24 @@ from __future__ import annotations
 import re
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TypeVar
 
 from reference.core.errors import Conflict, InvalidArgument
 from reference.storage.checks import (
     INT64_MAX,
     INT64_MIN,
     check_bound,
+    check_count,
     check_int,
     check_key,
+    check_key_list,
     check_keys,
     check_score,
     check_seconds,
     check_str,
     check_str_mapping,
+    check_value_mapping,
     check_window_add,
 )
 from reference.storage.ports import WindowAdd
@@ -65,10 +72,14 @@ __all__ = [
     "MemoryPubSub",
     "MemorySubscription",
     "MemoryTimeline",
+    "for_each_key",
 ]
 
-Value = str | dict[str, str] | SortedSet
-_KIND = {str: "a string", dict: "a hash", SortedSet: "a sorted set"}
+T = TypeVar("T")
+#: list[int] is an IdTimeline (a sorted list of ids), deque[str] a CappedList
+Value = str | dict[str, str] | SortedSet | list[int] | deque[str]
+_KIND = {str: "a string", dict: "a hash", SortedSet: "a sorted set", list: "an id timeline",
+         deque: "a list"}
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 
 
@@ -77,8 +88,25 @@ def _wrong_type(key: str, value: Value, kind: type[Value]) -> Conflict:
     return Conflict(f"key {key!r} holds {held}, not {_KIND[kind]} (WRONGTYPE)")
 
 
+def for_each_key(keys: Iterable[str], step: Callable[[str], T]) -> list[T]:
+    """``step(key)`` for every key, in order, as a Redis pipeline runs its commands: a key of
+    another kind (Conflict) does not stop the others; the first Conflict is raised after
+    the last key, so every backend leaves the same keys written."""
+    results: list[T] = []
+    refused: Conflict | None = None
+    for key in keys:
+        try:
+            results.append(step(key))
+        except Conflict as err:
+            refused = refused or err
+    if refused is not None:
+        raise refused
+    return results
+
+
 class Keyspace:
-    """One database: key -> string, hash or sorted set. Empty hashes and sets vanish.
+    """One database: key -> string, hash, sorted set, id timeline (a sorted ``list`` of ints)
+    or capped list (a ``deque``). Empty hashes, sets, timelines and lists vanish.
 
     ``lock`` makes read-modify-write steps (a counter's increment) atomic across threads.
     """
@@ -114,12 +142,27 @@ class Keyspace:
             return value
         raise _wrong_type(key, value, str)
 
+    def ids(self, key: str) -> list[int] | None:
+        """The id timeline at ``key``: ids in ascending order."""
+        value = self.data.get(key)
+        if value is None or isinstance(value, list):
+            return value
+        raise _wrong_type(key, value, list)
+
+    def capped(self, key: str) -> deque[str] | None:
+        """The capped list at ``key``: newest first."""
+        value = self.data.get(key)
+        if value is None or isinstance(value, deque):
+            return value
+        raise _wrong_type(key, value, deque)
+
     def clear(self) -> None:
         self.data.clear()
 
 
 class MemoryKeyValue:
-    """Strings and hashes in a :class:`Keyspace`. Every operation is O(1) per key or field."""
+    """Strings and hashes in a :class:`Keyspace`. Every operation is O(1) per key or field
+    (``*_many``: per key)."""
 
     __slots__ = ("_space",)
 
@@ -205,6 +248,15 @@ class MemoryKeyValue:
             del self._space.data[key]
         return removed
 
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        return [self.get(key) for key in check_key_list("keys", keys)]
+
+    def set_many(self, mapping: Mapping[str, str]) -> None:
+        self._space.data.update(check_value_mapping("mapping", mapping))
+
+    def hgetall_many(self, keys: Sequence[str]) -> list[dict[str, str]]:
+        return [self.hgetall(key) for key in check_key_list("keys", keys)]
+
 
 class MemoryTimeline:
     """Sorted sets in a :class:`Keyspace` (see :class:`~reference.storage.sorted_set.SortedSet`).
@@ -284,13 +336,29 @@ class MemoryTimeline:
 
     def trim_to(self, key: str, max_len: int) -> int:
         check_key("key", key)
-        check_int("max_len", max_len, 0)
+        check_count("max_len", max_len, 0)
         zset = self._space.zset(key)
         if zset is None:
             return 0
         removed = zset.remove_lowest(max(0, len(zset) - max_len))
         self._drop_if_empty(key, zset)
         return removed
+
+    def add_to_many(
+        self, keys: Sequence[str], member: str, score: float, *, max_len: int | None = None
+    ) -> int:
+        unique = dict.fromkeys(check_key_list("keys", keys))
+        entry = {check_str("member", member): check_score("score", score)}
+        if max_len is not None:
+            check_count("max_len", max_len, 1)
+
+        def step(key: str) -> int:
+            added = self.add(key, entry)
+            if max_len is not None:
+                self.trim_to(key, max_len)
+            return added
+
+        return sum(for_each_key(unique, step))
 
     def add_within_limit(
         self, key: str, score: float, *, window: float, limit: int

@@ -1,15 +1,21 @@
 """The storage ports: small Protocols the chapters depend on, never a client library.
 
-Five ports, each with one contract suite (``tests/storage/``) run against every backend:
+Seven ports, each with one contract suite (``tests/storage/``) run against every backend:
 
 ========== ================================================== ============================
 port       what it is for                                     Redis structure underneath
 ========== ================================================== ============================
 KeyValue   strings and hashes: user settings, contact info,   STRING, HASH (compare-and-set:
            idempotency keys (``set(..., if_absent=True)``,     a Lua script, one round trip)
-           ``compare_and_set``)
+           ``compare_and_set``), posts fetched by id in bulk
+           (``get_many``)
 Timeline   a sorted set: feeds, message history, due times,    ZSET (a sliding-window add:
            sliding-window logs (``add_within_limit``)          a Lua script, one round trip)
+IdTimeline ids per key in exact id order: ID-only news feeds,  ZSET, every score 0, members
+           chat history by message id (Snowflake ids, far      20-digit zero-padded ids:
+           beyond the 2**53 a score holds exactly)             ordered by their bytes
+CappedList a newest-first list capped at N: Twitter's home     LIST (LPUSH + LTRIM)
+           timeline (arrival order, duplicates kept)
 Counter    atomic counters: local sequences, rate windows      INCRBY on a STRING
 WorkQueue  consumer groups, ack, redelivery after a            STREAM + our own bookkeeping
            visibility timeout, dead-letter after N deliveries
@@ -23,19 +29,38 @@ Values are ``str``; services serialise their own records (JSON) before storing t
 
 Time: every decision that depends on time (visibility timeout, oldest-message age) is taken
 on the *injected* clock the backend was built with, never on the Redis server's clock.
+
+Many keys in one round trip
+---------------------------
+The ``*_many`` methods (``get_many``, ``add_to_many``, ``newest_many``, ...) touch many keys
+for the price of ONE round trip: on Redis they send one command per key in one
+non-transactional *pipeline*. Not ``MGET``: a multi-key command needs every key on one
+cluster slot, and ``feed:{7}`` and ``feed:{8}`` may live on different nodes; a pipeline is
+the cluster-safe form (a cluster client splits it into one pipeline per node). Rules shared
+by all of them:
+
+* ``keys`` is a list or tuple of keys; an empty one is allowed and sends nothing.
+* Reads answer every position, in order: a key listed twice is answered twice.
+* Writes touch each key once: a key listed twice is written once (and counted once).
+* A pipeline is not a transaction: if one key holds another kind of value, the other keys
+  are still written and :class:`~reference.core.errors.Conflict` (WRONGTYPE) is raised
+  afterwards, on every backend alike. Bad *arguments* are refused before anything is sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 __all__ = [
+    "ID_WIDTH",
     "MAX_EXACT_SCORE",
+    "CappedList",
     "Counter",
     "DeadLetter",
     "Delivery",
+    "IdTimeline",
     "KeyValue",
     "PubSub",
     "QueueStatistics",
@@ -46,6 +71,7 @@ __all__ = [
 ]
 
 MAX_EXACT_SCORE = 2**53  # sorted-set scores are IEEE doubles: integers beyond this lose precision
+ID_WIDTH = 20  # digits of an IdTimeline member: f"{id:020d}" holds every 64-bit id
 
 
 @runtime_checkable
@@ -90,6 +116,24 @@ class KeyValue(Protocol):
 
     def hdel(self, key: str, *fields: str) -> int:
         """Delete fields; return how many existed."""
+        ...
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        """The value at each key, in order (None where absent): one round trip.
+
+        Notes
+        -----
+        One pipelined GET per key, not MGET: MGET needs every key on one cluster slot
+        (see "Many keys in one round trip" above). The way a feed turns post ids into posts.
+        """
+        ...
+
+    def set_many(self, mapping: Mapping[str, str]) -> None:
+        """Store every ``key -> value`` (plain SET each): one round trip, not atomic."""
+        ...
+
+    def hgetall_many(self, keys: Sequence[str]) -> list[dict[str, str]]:
+        """Every key's hash, in order (``{}`` where absent): one round trip."""
         ...
 
 
@@ -154,6 +198,20 @@ class Timeline(Protocol):
         """Keep only the ``max_len`` highest-scored members; return how many were removed."""
         ...
 
+    def add_to_many(
+        self, keys: Sequence[str], member: str, score: float, *, max_len: int | None = None
+    ) -> int:
+        """Add one member to many sorted sets (fanout on write), each then trimmed to its
+        ``max_len`` highest if given (>= 1); one round trip. Return how many keys got it as
+        new (ZADD's answer: a member added and trimmed at once still counts).
+
+        Notes
+        -----
+        One ZADD (and one ZREMRANGEBYRANK) per key in one pipeline: the write amplification
+        of fanout on write is one command per follower, the latency one round trip.
+        """
+        ...
+
     def add_within_limit(
         self, key: str, score: float, *, window: float, limit: int
     ) -> WindowAdd:
@@ -166,6 +224,168 @@ class Timeline(Protocol):
         ``f"{at:.17g}#{n}"`` is added at ``at`` (``n`` the members left, counted up until
         the name is new, so two writers never share one).
         """
+        ...
+
+
+@runtime_checkable
+class IdTimeline(Protocol):
+    """Integer ids per key (Snowflake post or message ids), ordered exactly by id.
+
+    Why not :class:`Timeline`: sorted-set scores are doubles, exact only up to 2**53, and a
+    Snowflake id is about 2**61, so two ids a few apart would share one score and their
+    order would be lost. This port stays exact on every backend.
+
+    Decision: every id is a ZSET member with score 0, written as fixed-width zero-padded
+    decimal (``f"{id:020d}"``, :data:`ID_WIDTH` digits hold every 64-bit id). Redis orders
+    members of equal score by their bytes, and for fixed-width digits byte order IS numeric
+    order. So a cursor page is ONE native command (``ZREVRANGEBYLEX key (<cursor> - LIMIT 0
+    n``), the newest N are ``ZREVRANGE key 0 N-1`` and trimming to the newest N is
+    ``ZREMRANGEBYRANK key 0 -(N+1)``, each O(log n + k). The memory backend keeps a sorted
+    list of ints per key (bisect).
+
+    Not chosen: score = the id's millisecond (exact in a double), member = the fixed-width
+    id. Ids within one millisecond would still be ordered by member, but an exact
+    ``id < cursor`` page would start in the middle of the cursor's millisecond, which no
+    single native command expresses (``BYLEX`` ranges are only meaningful when all scores
+    are equal): it would need a Lua script or two round trips.
+
+    Rules: ids are ints (not bool) with ``0 <= id < 2**63``; ``limit`` is an int >= 1 (a
+    page of nothing is a caller's bug); ``max_len`` is >= 1 when writing (an id written
+    into a timeline that keeps none makes no sense) and >= 0 for :meth:`trim_to` (0
+    empties the key). Many-key calls follow "Many keys in one round trip" above. A key
+    holding another kind of value is a Conflict (WRONGTYPE). Do not use the same key with
+    :class:`Timeline`: on Redis both are ZSETs and the server cannot tell them apart, while
+    the memory backend refuses the mix with Conflict.
+
+    Examples
+    --------
+    >>> from reference.core.clock import FakeClock
+    >>> from reference.storage import connect
+    >>> history = connect("memory", clock=FakeClock()).id_timeline
+    >>> history.add("channel:{7}", [2**61 + 3, 2**61 + 1, 2**61 + 2])  # all one double
+    3
+    >>> history.newest("channel:{7}", limit=2)  # the latest page
+    [2305843009213693955, 2305843009213693954]
+    >>> history.oldest_after("channel:{7}", 2**61 + 1, limit=10)  # a device's sync
+    [2305843009213693954, 2305843009213693955]
+    """
+
+    def add(self, key: str, ids: Iterable[int]) -> int:
+        """Add ids (none is fine); return how many were new."""
+        ...
+
+    def add_to_many(self, keys: Sequence[str], id: int, *, max_len: int | None = None) -> int:
+        """Write ONE id into MANY keys (fanout on write), each then trimmed to its newest
+        ``max_len`` if given; one round trip. Return how many keys got it as new (ZADD's
+        answer: an id older than a full timeline is added, trimmed at once, and counts)."""
+        ...
+
+    def remove(self, key: str, *ids: int) -> int:
+        """Remove ids; return how many were there."""
+        ...
+
+    def remove_from_many(self, keys: Sequence[str], id: int) -> int:
+        """Remove one id from many keys (a deleted post); one round trip. Return how many
+        keys held it."""
+        ...
+
+    def newest(self, key: str, *, limit: int, before: int | None = None) -> list[int]:
+        """Up to ``limit`` ids, newest first; only ids strictly below ``before`` if given.
+
+        Pass the last id of a page as the next page's ``before`` (an ``id_lt`` cursor):
+        ids added meanwhile are higher, so a walk down never skips or repeats.
+        """
+        ...
+
+    def oldest_after(self, key: str, after: int, *, limit: int) -> list[int]:
+        """Up to ``limit`` ids strictly greater than ``after``, ascending (chat sync:
+        everything after the device's ``cur_max_message_id``)."""
+        ...
+
+    def newest_many(self, keys: Sequence[str], *, limit: int) -> list[list[int]]:
+        """Each key's newest ``limit`` ids, newest first, in key order; one round trip
+        (fanout on read: a pull-model feed merges the timelines it reads)."""
+        ...
+
+    def size(self, key: str) -> int:
+        """How many ids the key holds (0 if absent)."""
+        ...
+
+    def trim_to(self, key: str, max_len: int) -> int:
+        """Keep the newest ``max_len`` ids; return how many were removed."""
+        ...
+
+
+@runtime_checkable
+class CappedList(Protocol):
+    """A list kept newest-first and capped at N items: Twitter's home timeline structure.
+
+    On Redis a LIST: a push is ``LPUSH`` then ``LTRIM key 0 N-1``, sent together. The
+    memory backend keeps a deque per key.
+
+    Trade-off against :class:`IdTimeline`: a push is O(1) and the order is *arrival*
+    order, so a late or redelivered write lands out of id order and a duplicate push is
+    kept twice; an IdTimeline keeps exact id order and set semantics (a repeat is a no-op)
+    at O(log n) per write. Choose the list when writes arrive in order and are written
+    once, or when the reader re-sorts and de-duplicates anyway.
+
+    Rules: ``max_len`` is an int >= 1; ``start``/``stop`` follow LRANGE; many-key calls
+    follow "Many keys in one round trip" above. A key holding another kind of value is a
+    Conflict (WRONGTYPE).
+
+    Examples
+    --------
+    >>> from reference.core.clock import FakeClock
+    >>> from reference.storage import connect
+    >>> home = connect("memory", clock=FakeClock()).lists
+    >>> for tweet in ("t1", "t2", "t3", "t4"):
+    ...     _ = home.push("home:{42}", tweet, max_len=3)
+    >>> home.range("home:{42}", 0, -1)  # newest first, t1 fell off the cap
+    ['t4', 't3', 't2']
+    >>> home.push("home:{42}", "t3", max_len=3)  # a redelivery: kept twice, t2 falls off
+    3
+    >>> home.range("home:{42}", 0, -1)
+    ['t3', 't4', 't3']
+    """
+
+    def push(self, key: str, item: str, *, max_len: int) -> int:
+        """Push ``item`` to the front and trim to ``max_len``; return the length after.
+
+        On Redis one MULTI/EXEC (one round trip): no reader sees the list over its cap.
+        """
+        ...
+
+    def push_to_many(self, keys: Sequence[str], item: str, *, max_len: int) -> None:
+        """Push one item to the front of many lists, each trimmed to ``max_len``; one round
+        trip. Returns None: a push always lands, so there is nothing to count."""
+        ...
+
+    def range(self, key: str, start: int, stop: int) -> list[str]:
+        """Items at positions ``start..stop`` inclusive, newest first; negative counts from
+        the end (LRANGE: ``0, -1`` is everything)."""
+        ...
+
+    def range_many(self, keys: Sequence[str], start: int, stop: int) -> list[list[str]]:
+        """:meth:`range` of every key, in key order; one round trip."""
+        ...
+
+    def length(self, key: str) -> int:
+        """How many items the list holds (0 if absent)."""
+        ...
+
+    def remove(self, key: str, item: str) -> int:
+        """Remove every occurrence of ``item`` (LREM key 0 item); return how many.
+
+        Notes
+        -----
+        O(n): a list has no index, so it is scanned end to end (an IdTimeline removes in
+        O(log n)).
+        """
+        ...
+
+    def remove_from_many(self, keys: Sequence[str], item: str) -> int:
+        """Remove every occurrence of ``item`` from many lists; one round trip. Return how
+        many occurrences went, in all."""
         ...
 
 

@@ -1,14 +1,16 @@
 """The key-value, timeline, counter and pub/sub ports over Redis (fakeredis or a real server).
 
 Each port method is one Redis command (a pub/sub subscription waits for the server's
-confirmation, so a message published right after ``subscribe`` returns is received).
+confirmation, so a message published right after ``subscribe`` returns is received); each
+``*_many`` method is one non-transactional pipeline: one command per key, one round trip.
 ``compare_and_set`` is one ``EVAL`` of a small Lua script: Redis runs a script without
 interleaving any other client's command, so its GET-compare-SET is one atomic step.
 Every key is prefixed with the store's namespace (``lab:feed:{42}``); the hash tag the
 caller put in the key still decides the Redis Cluster slot.
 
-The work queue lives in :mod:`reference.storage.redis_queue`; the client that records
-commands and translates errors in :mod:`reference.storage.client`.
+The work queue lives in :mod:`reference.storage.redis_queue`; the id timeline and the capped
+list in :mod:`reference.storage.redis_lists`; the client that records commands and
+translates errors in :mod:`reference.storage.client`.
 
 Examples
 --------
@@ -24,12 +26,20 @@ Examples
 >>> rec.commands
 [('ZADD', 'lab:feed:{42}', '10.0', 'post:1', '20.0', 'post:2'), ('ZREMRANGEBYRANK', \
 'lab:feed:{42}', '0', '-2')]
+
+A fanout on write to three followers' feeds is three ZADDs, but one round trip:
+
+>>> with client.tap.recording() as rec:
+...     timeline.add_to_many(["feed:{7}", "feed:{8}", "feed:{9}"], "post:3", 30)
+3
+>>> rec.counts(), rec.round_trips
+(Counter({'ZADD': 3}), 1)
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -39,13 +49,16 @@ from reference.storage.checks import (
     INT64_MAX,
     INT64_MIN,
     check_bound,
+    check_count,
     check_int,
     check_key,
+    check_key_list,
     check_keys,
     check_score,
     check_seconds,
     check_str,
     check_str_mapping,
+    check_value_mapping,
     check_window_add,
 )
 from reference.storage.client import LabRedis, lab_error
@@ -84,6 +97,26 @@ class _Prefixed:
 
     def _key(self, key: str) -> str:
         return self._prefix + check_key("key", key)
+
+    def _keys(self, keys: Sequence[str], *, once: bool = False) -> list[str]:
+        """Checked, prefixed keys of a many-key call; ``once`` drops repeats (for writes)."""
+        checked = check_key_list("keys", keys)
+        return [self._prefix + key for key in (dict.fromkeys(checked) if once else checked)]
+
+    def _per_key(self, full_keys: list[str], queue: Callable[[Any, str], object]) -> list[Any]:
+        """Queue commands for every key on one non-transactional pipeline; send it (one
+        round trip, nothing if there are no keys) and return every reply in order.
+
+        Not a MULTI/EXEC: a transaction needs all its keys on one cluster slot, and a
+        pipeline does not (a cluster client splits it into one pipeline per node).
+        """
+        if not full_keys:
+            return []
+        with self._client.pipeline(transaction=False) as pipe:
+            for full in full_keys:
+                queue(pipe, full)
+            replies: list[Any] = pipe.execute()
+        return replies
 
 
 #: GET, compare, SET inside the server. ARGV: "1" and the expected value, or "0" (expect the
@@ -124,7 +157,8 @@ return {added, string.format('%.17g', at), size, trimmed, lowest[2]}"""
 
 class RedisKeyValue(_Prefixed):
     """Strings (GET/SET [NX]/DEL) and hashes (HSET/HGET/HGETALL/HDEL): one command each;
-    ``compare_and_set`` is one EVAL of :data:`COMPARE_AND_SET_LUA`."""
+    ``compare_and_set`` is one EVAL of :data:`COMPARE_AND_SET_LUA`; ``get_many``,
+    ``set_many`` and ``hgetall_many`` one pipeline of GET, SET or HGETALL."""
 
     __slots__ = ()
 
@@ -167,6 +201,19 @@ class RedisKeyValue(_Prefixed):
         for field in fields:
             check_str("field", field)
         return int(self._client.hdel(full, *fields)) if fields else 0
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        replies = self._per_key(self._keys(keys), lambda pipe, full: pipe.get(full))
+        return [None if value is None else str(value) for value in replies]
+
+    def set_many(self, mapping: Mapping[str, str]) -> None:
+        values = {self._prefix + key: value
+                  for key, value in check_value_mapping("mapping", mapping).items()}
+        self._per_key(list(values), lambda pipe, full: pipe.set(full, values[full]))
+
+    def hgetall_many(self, keys: Sequence[str]) -> list[dict[str, str]]:
+        replies = self._per_key(self._keys(keys), lambda pipe, full: pipe.hgetall(full))
+        return [{str(f): str(v) for f, v in reply.items()} for reply in replies]
 
 
 class RedisTimeline(_Prefixed):
@@ -242,8 +289,23 @@ class RedisTimeline(_Prefixed):
 
     def trim_to(self, key: str, max_len: int) -> int:
         full = self._key(key)
-        keep = check_int("max_len", max_len, 0)
+        keep = check_count("max_len", max_len, 0)
         return int(self._client.zremrangebyrank(full, 0, -(keep + 1)))
+
+    def add_to_many(
+        self, keys: Sequence[str], member: str, score: float, *, max_len: int | None = None
+    ) -> int:
+        full_keys = self._keys(keys, once=True)
+        entry = {check_str("member", member): check_score("score", score)}
+        keep = None if max_len is None else check_count("max_len", max_len, 1)
+
+        def queue(pipe: Any, full: str) -> None:
+            pipe.zadd(full, entry)
+            if keep is not None:
+                pipe.zremrangebyrank(full, 0, -(keep + 1))
+
+        replies = self._per_key(full_keys, queue)
+        return sum(int(added) for added in replies[:: 1 if keep is None else 2])
 
 
 class RedisCounter(_Prefixed):

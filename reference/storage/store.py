@@ -23,6 +23,10 @@ Store(backend='fakeredis', namespace='lab')
 Counter({'ZADD': 3})
 >>> rec.commands[0]
 ('ZADD', 'lab:feed:{7}', '1700000000.0', 'post:1')
+>>> with store.record_commands() as rec:  # the same fanout, pipelined: one round trip
+...     _ = store.id_timeline.add_to_many(["feed:{7}", "feed:{8}", "feed:{9}"], 2**61)
+>>> rec.counts(), rec.round_trips
+(Counter({'ZADD': 3}), 1)
 >>> store.close()
 >>> connect("postgres", clock=FakeClock())
 Traceback (most recent call last):
@@ -50,14 +54,24 @@ from reference.storage.memory import (
     MemoryPubSub,
     MemoryTimeline,
 )
+from reference.storage.memory_lists import MemoryCappedList, MemoryIdTimeline
 from reference.storage.memory_queue import MemoryWorkQueue
-from reference.storage.ports import Counter, KeyValue, PubSub, Timeline, WorkQueue
+from reference.storage.ports import (
+    CappedList,
+    Counter,
+    IdTimeline,
+    KeyValue,
+    PubSub,
+    Timeline,
+    WorkQueue,
+)
 from reference.storage.redis_backend import (
     RedisCounter,
     RedisKeyValue,
     RedisPubSub,
     RedisTimeline,
 )
+from reference.storage.redis_lists import RedisCappedList, RedisIdTimeline
 from reference.storage.redis_queue import RedisWorkQueue
 
 __all__ = ["BACKENDS", "CONNECT_TIMEOUT_S", "SOCKET_TIMEOUT_S", "Store", "connect"]
@@ -69,7 +83,7 @@ _FLUSH_BATCH = 500
 
 
 class _Engine(Protocol):
-    """What differs between backends beyond the five ports."""
+    """What differs between backends beyond the seven ports."""
 
     def record_commands(self) -> AbstractContextManager[CommandRecorder]: ...
 
@@ -80,7 +94,7 @@ class _Engine(Protocol):
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Store:
-    """The five storage ports over one backend, plus the clock they decide time with.
+    """The seven storage ports over one backend, plus the clock they decide time with.
 
     Use it as a context manager (or call :meth:`close`) to release connections.
     """
@@ -90,6 +104,8 @@ class Store:
     namespace: str
     kv: KeyValue
     timeline: Timeline
+    id_timeline: IdTimeline
+    lists: CappedList
     counter: Counter
     queue: WorkQueue
     pubsub: PubSub
@@ -263,6 +279,8 @@ def _memory_store(clock: Clock, namespace: str) -> Store:
         namespace=namespace,
         kv=MemoryKeyValue(space),
         timeline=MemoryTimeline(space),
+        id_timeline=MemoryIdTimeline(space),
+        lists=MemoryCappedList(space),
         counter=MemoryCounter(space),
         queue=queue,
         pubsub=pubsub,
@@ -278,6 +296,8 @@ def _redis_store(backend: str, client: LabRedis, clock: Clock, namespace: str) -
         namespace=namespace,
         kv=RedisKeyValue(client, namespace=namespace),
         timeline=RedisTimeline(client, namespace=namespace),
+        id_timeline=RedisIdTimeline(client, namespace=namespace),
+        lists=RedisCappedList(client, namespace=namespace),
         counter=RedisCounter(client, namespace=namespace),
         queue=RedisWorkQueue(client, clock, namespace=namespace),
         pubsub=pubsub,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 import pytest
@@ -264,7 +264,7 @@ TestContactBookMachine.settings = settings(max_examples=60, stateful_step_count=
 
 # ── crashes and races while a token moves ───────────────────────────────────────────────
 
-_WRITES = frozenset({"set", "compare_and_set", "delete", "hset", "hdel"})
+_WRITES = frozenset({"set", "compare_and_set", "delete", "hset", "hdel", "set_many"})
 
 
 class Crash(Exception):
@@ -311,6 +311,15 @@ class FaultyKV:
 
     def get(self, key: str) -> str | None:
         return cast("str | None", self._call("get", key))
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        return cast("list[str | None]", self._call("get_many", keys))
+
+    def set_many(self, mapping: Mapping[str, str]) -> None:
+        self._call("set_many", mapping)
+
+    def hgetall_many(self, keys: Sequence[str]) -> list[dict[str, str]]:
+        return cast("list[dict[str, str]]", self._call("hgetall_many", keys))
 
     def set(self, key: str, value: str, *, if_absent: bool = False) -> bool:
         return cast(bool, self._call("set", key, value, if_absent=if_absent))

@@ -124,12 +124,16 @@ def test_each_fakeredis_store_has_its_own_private_server(clock: FakeClock) -> No
 def test_flush_empties_every_port_of_the_store(store: Store) -> None:
     store.kv.set("k:{1}", "v")
     store.timeline.add("feed:{1}", {"p": 1})
+    store.id_timeline.add("ids:{1}", [2**61])
+    store.lists.push("home:{1}", "p", max_len=5)
     store.counter.incr("c:{1}")
     store.queue.create_group("jobs", "g")
     store.queue.publish("jobs", "m")
     store.flush()
     assert store.kv.get("k:{1}") is None
     assert store.timeline.size("feed:{1}") == 0
+    assert store.id_timeline.size("ids:{1}") == 0
+    assert store.lists.length("home:{1}") == 0
     assert store.counter.get("c:{1}") == 0
     with pytest.raises(NotFound):
         store.queue.statistics("jobs", "g")
@@ -154,11 +158,16 @@ def test_namespaces_isolate_stores_that_share_a_server(two_namespaces: tuple[Sto
     left, right = two_namespaces
     left.kv.set("k:{1}", "left")
     right.kv.set("k:{1}", "right")
+    for store in (left, right):
+        store.id_timeline.add("ids:{1}", [2**61])
+        store.lists.push("home:{1}", "p", max_len=5)
     subscription = right.pubsub.subscribe("presence")
     assert left.pubsub.publish("presence", "x") == 0
     left.flush()
     assert left.kv.get("k:{1}") is None
+    assert (left.id_timeline.size("ids:{1}"), left.lists.length("home:{1}")) == (0, 0)
     assert right.kv.get("k:{1}") == "right"
+    assert (right.id_timeline.size("ids:{1}"), right.lists.length("home:{1}")) == (1, 1)
     subscription.close()
 
 

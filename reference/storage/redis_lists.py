@@ -1,0 +1,203 @@
+"""The IdTimeline and CappedList ports over Redis (fakeredis or a real server).
+
+An id timeline is a ZSET whose members all have score 0 and are ids written as 20-digit
+zero-padded decimal, so Redis' byte order of equal-score members is the ids' numeric order
+(see :class:`~reference.storage.ports.IdTimeline` for why). A capped list is a LIST, newest
+at the head. Every single-key call is one command, except :meth:`RedisCappedList.push`
+(LPUSH + LTRIM in one MULTI/EXEC); every ``*_many`` call is one non-transactional pipeline.
+Either way: one round trip.
+
+Examples
+--------
+>>> import fakeredis
+>>> from reference.storage.client import LabRedis
+>>> client = LabRedis(connection_pool=fakeredis.FakeRedis(decode_responses=True).connection_pool)
+>>> ids = RedisIdTimeline(client, namespace="lab")
+>>> ids.add("feed:{42}", [2**61 + 1, 2**61, 2**61 + 2])  # three ids a double cannot tell apart
+3
+>>> with client.tap.recording() as rec:
+...     ids.newest("feed:{42}", limit=2, before=2305843009213693954)
+[2305843009213693953, 2305843009213693952]
+>>> rec.commands
+[('ZREVRANGEBYLEX', 'lab:feed:{42}', '(02305843009213693954', '-', 'LIMIT', '0', '2')]
+>>> with client.tap.recording() as rec:
+...     ids.add_to_many(["feed:{7}", "feed:{8}"], 2**61 + 3, max_len=800)
+2
+>>> rec.counts(), rec.round_trips
+(Counter({'ZADD': 2, 'ZREMRANGEBYRANK': 2}), 1)
+>>> lists = RedisCappedList(client, namespace="lab")
+>>> with client.tap.recording() as rec:
+...     lists.push("home:{42}", "tweet:1", max_len=800)
+1
+>>> [command[0] for command in rec.commands], rec.round_trips
+(['MULTI', 'LPUSH', 'LTRIM', 'EXEC'], 1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from reference.storage.checks import (
+    INT64_MAX,
+    INT64_MIN,
+    check_count,
+    check_id,
+    check_ids,
+    check_int,
+    check_str,
+)
+from reference.storage.ports import ID_WIDTH
+from reference.storage.redis_backend import _Prefixed
+
+__all__ = ["RedisCappedList", "RedisIdTimeline", "id_member"]
+
+
+def id_member(id: int) -> str:
+    """The ZSET member that stores ``id``: fixed-width decimal, so byte order is id order.
+
+    >>> id_member(42)
+    '00000000000000000042'
+    >>> sorted([id_member(10), id_member(9)]) == [id_member(9), id_member(10)]
+    True
+    """
+    return f"{id:0{ID_WIDTH}d}"
+
+
+def _ids(members: Any) -> list[int]:
+    return [int(member) for member in members]
+
+
+class RedisIdTimeline(_Prefixed):
+    """A ZSET per key, every score 0, members :func:`id_member`: ZADD, ZREM, ZCARD,
+    ZREVRANGE, ZREVRANGEBYLEX / ZRANGEBYLEX (cursor pages), ZREMRANGEBYRANK (trim).
+
+    Examples
+    --------
+    >>> import fakeredis
+    >>> from reference.storage.client import LabRedis
+    >>> pool = fakeredis.FakeRedis(decode_responses=True).connection_pool
+    >>> history = RedisIdTimeline(LabRedis(connection_pool=pool), namespace="lab")
+    >>> history.add("channel:{7}", [2**61 + 1, 2**61 + 2])
+    2
+    >>> history.oldest_after("channel:{7}", 2**61 + 1, limit=10)  # exact at 2**61
+    [2305843009213693954]
+    """
+
+    __slots__ = ()
+
+    def add(self, key: str, ids: Iterable[int]) -> int:
+        full = self._key(key)
+        members = dict.fromkeys(map(id_member, check_ids("ids", ids)), 0)
+        return int(self._client.zadd(full, members)) if members else 0
+
+    def add_to_many(self, keys: Sequence[str], id: int, *, max_len: int | None = None) -> int:
+        full_keys = self._keys(keys, once=True)
+        entry = {id_member(check_id("id", id)): 0}
+        keep = None if max_len is None else check_count("max_len", max_len, 1)
+
+        def queue(pipe: Any, full: str) -> None:
+            pipe.zadd(full, entry)
+            if keep is not None:
+                pipe.zremrangebyrank(full, 0, -(keep + 1))
+
+        replies = self._per_key(full_keys, queue)
+        return sum(int(added) for added in replies[:: 1 if keep is None else 2])
+
+    def remove(self, key: str, *ids: int) -> int:
+        full = self._key(key)
+        members = [id_member(doomed) for doomed in check_ids("ids", ids)]
+        return int(self._client.zrem(full, *members)) if members else 0
+
+    def remove_from_many(self, keys: Sequence[str], id: int) -> int:
+        full_keys = self._keys(keys, once=True)
+        member = id_member(check_id("id", id))
+        return sum(int(n) for n in self._per_key(full_keys, lambda p, k: p.zrem(k, member)))
+
+    def newest(self, key: str, *, limit: int, before: int | None = None) -> list[int]:
+        full = self._key(key)
+        count = check_count("limit", limit, 1)
+        if before is None:
+            return _ids(self._client.zrevrange(full, 0, count - 1))
+        below = "(" + id_member(check_id("before", before))
+        return _ids(self._client.zrevrangebylex(full, below, "-", start=0, num=count))
+
+    def oldest_after(self, key: str, after: int, *, limit: int) -> list[int]:
+        full = self._key(key)
+        above = "(" + id_member(check_id("after", after))
+        count = check_count("limit", limit, 1)
+        return _ids(self._client.zrangebylex(full, above, "+", start=0, num=count))
+
+    def newest_many(self, keys: Sequence[str], *, limit: int) -> list[list[int]]:
+        full_keys = self._keys(keys)
+        stop = check_count("limit", limit, 1) - 1
+        return [_ids(page) for page in
+                self._per_key(full_keys, lambda pipe, full: pipe.zrevrange(full, 0, stop))]
+
+    def size(self, key: str) -> int:
+        return int(self._client.zcard(self._key(key)))
+
+    def trim_to(self, key: str, max_len: int) -> int:
+        full = self._key(key)
+        keep = check_count("max_len", max_len, 0)
+        return int(self._client.zremrangebyrank(full, 0, -(keep + 1)))
+
+
+class RedisCappedList(_Prefixed):
+    """A LIST per key, newest at the head: LPUSH + LTRIM, LRANGE, LLEN, LREM.
+
+    Examples
+    --------
+    >>> import fakeredis
+    >>> from reference.storage.client import LabRedis
+    >>> pool = fakeredis.FakeRedis(decode_responses=True).connection_pool
+    >>> homes = RedisCappedList(LabRedis(connection_pool=pool), namespace="lab")
+    >>> homes.push_to_many(["home:{7}", "home:{8}"], "tweet:1", max_len=800)
+    >>> homes.range_many(["home:{7}", "home:{8}"], 0, -1)
+    [['tweet:1'], ['tweet:1']]
+    """
+
+    __slots__ = ()
+
+    def push(self, key: str, item: str, *, max_len: int) -> int:
+        full = self._key(key)
+        check_str("item", item)
+        keep = check_count("max_len", max_len, 1)
+        with self._client.pipeline() as pipe:  # MULTI/EXEC: never seen over its cap
+            length, _ = pipe.lpush(full, item).ltrim(full, 0, keep - 1).execute()
+        return min(int(length), keep)
+
+    def push_to_many(self, keys: Sequence[str], item: str, *, max_len: int) -> None:
+        full_keys = self._keys(keys, once=True)
+        check_str("item", item)
+        keep = check_count("max_len", max_len, 1)
+
+        def queue(pipe: Any, full: str) -> None:
+            pipe.lpush(full, item).ltrim(full, 0, keep - 1)
+
+        self._per_key(full_keys, queue)
+
+    def range(self, key: str, start: int, stop: int) -> list[str]:
+        full = self._key(key)
+        check_int("start", start, INT64_MIN, INT64_MAX)
+        check_int("stop", stop, INT64_MIN, INT64_MAX)
+        return [str(item) for item in self._client.lrange(full, start, stop)]
+
+    def range_many(self, keys: Sequence[str], start: int, stop: int) -> list[list[str]]:
+        full_keys = self._keys(keys)
+        check_int("start", start, INT64_MIN, INT64_MAX)
+        check_int("stop", stop, INT64_MIN, INT64_MAX)
+        pages = self._per_key(full_keys, lambda pipe, full: pipe.lrange(full, start, stop))
+        return [[str(item) for item in page] for page in pages]
+
+    def length(self, key: str) -> int:
+        return int(self._client.llen(self._key(key)))
+
+    def remove(self, key: str, item: str) -> int:
+        full = self._key(key)
+        return int(self._client.lrem(full, 0, check_str("item", item)))
+
+    def remove_from_many(self, keys: Sequence[str], item: str) -> int:
+        full_keys = self._keys(keys, once=True)
+        check_str("item", item)
+        return sum(int(n) for n in self._per_key(full_keys, lambda p, k: p.lrem(k, 0, item)))
