@@ -41,8 +41,8 @@ How a worker uses it (why there are two marks, not one)::
 
 from __future__ import annotations
 
+from reference.blocks.idempotency import IdempotencyRecord, IdempotencyStatistics
 from reference.core.errors import InvalidArgument  # noqa: F401  (yours to raise)
-from reference.notification.dedupe import IdempotencyRecord, IdempotencyStatistics
 from reference.notification.model import IDEMPOTENCY_WINDOW_S
 from reference.storage.ports import KeyValue
 

@@ -39,9 +39,9 @@ through across a boundary; the log is exact and costs one entry per grant.
 
 from __future__ import annotations
 
+from reference.blocks.ratelimit import RateDecision, RateLimiterStatistics
 from reference.core.clock import Clock
 from reference.core.errors import InvalidArgument  # noqa: F401  (yours to raise)
-from reference.notification.ratelimit import RateDecision, RateLimiterStatistics
 from reference.storage.ports import Timeline
 
 __all__ = ["Clock", "RateDecision", "RateLimiter", "RateLimiterStatistics", "Timeline"]
@@ -135,7 +135,7 @@ RateDecision(allowed=True, retry_after_s=0.0, remaining=0))
         Returns
         -------
         RateDecision
-            ``reference.notification.ratelimit.RateDecision``.
+            ``reference.blocks.ratelimit.RateDecision``.
 
         Raises
         ------

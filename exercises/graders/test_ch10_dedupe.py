@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from exercises.graders.support import GRADER_SETTINGS, GuardedClock
+from reference.blocks.idempotency import IdempotencyStatistics
 from reference.core.errors import InvalidArgument
-from reference.notification.dedupe import IdempotencyStatistics
 from reference.notification.model import IDEMPOTENCY_WINDOW_S
 from reference.storage import Store, connect
 
-SOLUTION = "reference.notification.dedupe"
+SOLUTION = "reference.blocks.idempotency"
 
 T0 = 1_000.0
 KEY = "evt-1|email|ada@example.com"
@@ -413,13 +413,13 @@ def test_random_histories_agree_with_a_dict_of_records(impl: Any) -> None:
     name="dedupe-statistics",
     points=1,
     hint="count valid claims, first and repeat claims, new completions and expired "
-    "takeovers; return reference.notification.dedupe.IdempotencyStatistics",
+    "takeovers; return reference.blocks.idempotency.IdempotencyStatistics",
 )
 def test_statistics_count_claims_completions_and_takeovers(impl: Any) -> None:
     seen = impl.IdempotencyStore(memory_kv(), window_s=10.0)
     empty = seen.statistics()
     assert isinstance(empty, IdempotencyStatistics), (
-        "statistics() must return reference.notification.dedupe.IdempotencyStatistics"
+        "statistics() must return reference.blocks.idempotency.IdempotencyStatistics"
     )
     assert empty == IdempotencyStatistics(0, 0, 0, 0, 0)
     seen.claim("a", T0)  # first

@@ -22,11 +22,11 @@ from hypothesis.stateful import (
 )
 
 from exercises.graders.support import GRADER_SETTINGS, GuardedClock
+from reference.blocks.ratelimit import RateDecision, RateLimiterStatistics
 from reference.core.errors import InvalidArgument
-from reference.notification.ratelimit import RateDecision, RateLimiterStatistics
 from reference.storage import Store, connect
 
-SOLUTION = "reference.notification.ratelimit"
+SOLUTION = "reference.blocks.ratelimit"
 
 T0 = 1_000.0
 US_PER_S = 1_000_000
@@ -79,7 +79,7 @@ def make(
 
 def check_decision(got: Any, allowed: bool, remaining: int, call: str) -> None:
     assert isinstance(got, RateDecision), (
-        f"{call} must return reference.notification.ratelimit.RateDecision, got {got!r}"
+        f"{call} must return reference.blocks.ratelimit.RateDecision, got {got!r}"
     )
     assert (got.allowed, got.remaining) == (allowed, remaining), (
         f"{call} returned {got!r}: expected allowed={allowed}, remaining={remaining}"
@@ -386,13 +386,13 @@ def test_a_bad_key_is_rejected_before_anything_is_written(impl: Any, key: Any) -
     name="rate-limit-statistics",
     points=1,
     hint="count grants, denials and entries trimmed from the log; return "
-    "reference.notification.ratelimit.RateLimiterStatistics",
+    "reference.blocks.ratelimit.RateLimiterStatistics",
 )
 def test_statistics_count_grants_denials_and_trimmed_entries(impl: Any) -> None:
     limiter, clock, _ = make(impl, limit=2, window_s=1.0)
     empty = limiter.statistics()
     assert isinstance(empty, RateLimiterStatistics), (
-        "statistics() must return reference.notification.ratelimit.RateLimiterStatistics"
+        "statistics() must return reference.blocks.ratelimit.RateLimiterStatistics"
     )
     assert empty == RateLimiterStatistics(allowed=0, denied=0, trimmed=0)
     for _ in range(3):

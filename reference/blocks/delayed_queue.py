@@ -1,9 +1,9 @@
-"""A delayed queue: jobs held until a due time, then released onto their channel queue.
+"""A delayed queue: items held until a due time, then released (onto a work queue, say).
 
-Two parts of chapter 10 need "not now, later": the **retry queue** (재시도 전용 큐) holds a
-failed job until its backoff has elapsed, and quiet hours **defer** a job to the end of the
-user's quiet window (deferred, never dropped). Both are this one structure: a sorted set
-scored by due time on the injected clock.
+A building block any chapter can use. Two parts of chapter 10 need "not now, later": the
+**retry queue** (재시도 전용 큐) holds a failed job until its backoff has elapsed, and quiet
+hours **defer** a job to the end of the user's quiet window (deferred, never dropped). Both
+are this one structure: a sorted set scored by due time on the injected clock.
 
 Examples
 --------

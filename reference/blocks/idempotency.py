@@ -1,6 +1,7 @@
-"""Dedupe (중복 전송 방지): an idempotency store keyed by the effect, on the KeyValue port.
+"""Idempotency keys (중복 전송 방지): a store keyed by the effect, on the KeyValue port.
 
-The chapter's advice is to check the event id and drop a duplicate event. This module makes
+A building block any chapter can use; chapter 10's workers dedupe with it. The chapter's
+advice is to check the event id and drop a duplicate event. This module makes
 that precise, and honest about its limit. Three facts decide the design:
 
 1. The queue is **at-least-once**: a job can be delivered twice (a duplicate publish, or a
@@ -68,14 +69,17 @@ from typing import Any, TypeVar
 from reference.core.checks import check_positive_seconds, check_time
 from reference.core.clock import US_PER_S
 from reference.core.errors import Conflict, InvalidArgument
-from reference.notification.model import IDEMPOTENCY_WINDOW_S
 from reference.storage.ports import KeyValue
 
-__all__ = ["MAX_RACES", "IdempotencyRecord", "IdempotencyStatistics", "IdempotencyStore"]
+__all__ = [
+    "IDEMPOTENCY_WINDOW_S",
+    "MAX_RACES", "IdempotencyRecord", "IdempotencyStatistics", "IdempotencyStore"]
 
 #: How many times in a row one change may find the record rewritten under it before giving up
 #: (each loss means another worker's change went through: progress, not a livelock).
 MAX_RACES = 16
+#: How long a key is honoured by default: 24 h, as Knock and Stripe honour idempotency keys.
+IDEMPOTENCY_WINDOW_S = 24 * 3600
 _T = TypeVar("_T")
 
 

@@ -1,4 +1,4 @@
-"""A broker that loses messages (메시지 유실): the fault the notification DB exists for.
+"""A broker that loses messages (메시지 유실): a fault any chapter's queue can be given.
 
 A work queue acknowledges a publish and may still lose the message: a Redis primary that
 fails over before its replica received the write, a broker restarted without persistence.
@@ -6,9 +6,10 @@ fails over before its replica received the write, a broker restarted without per
 published message with probability ``loss_rate`` (drawn from its own seeded ``rng``), yet
 answers with a message id as if it had kept it. Everything else goes to the real queue.
 
-The scenario runner (:mod:`.scenario`, knob ``queue_loss_rate``) puts it in front of the
-channel queues; with the notification DB (:mod:`.records`) every lost job is published
-again, without it the checker names each one ``lost``.
+Chapter 10's scenario runner (:mod:`reference.notification.scenario`, knob
+``queue_loss_rate``) puts it in front of the channel queues; with the notification DB
+(:mod:`reference.notification.records`) every lost job is published again, without it the
+checker names each one ``lost``.
 
 Examples
 --------

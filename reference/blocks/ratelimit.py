@@ -1,8 +1,9 @@
-"""Rate limiting (전송률 제한): an exact sliding-window log on the Timeline port.
+"""Rate limiting (전송률 제한, the book's chapter 4): an exact sliding-window log on a Timeline.
 
-Two places in chapter 10 need it. The intake side caps how many notifications one user gets
-(too many and the user turns notifications off), and the delivery side respects a provider's
-quota (FCM: about 600K messages per minute per project) by asking before it sends.
+A building block any chapter can use. Two places in chapter 10 need it. The intake side
+caps how many notifications one user gets (too many and the user turns notifications off),
+and the delivery side respects a provider's quota (FCM: about 600K messages per minute per
+project) by asking before it sends.
 
 The sliding-window *log* keeps one sorted-set entry per granted acquisition, scored by its
 time on the injected clock. A request at ``now`` is granted iff fewer than ``limit`` entries

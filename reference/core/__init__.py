@@ -1,5 +1,6 @@
 """The deterministic core every chapter stands on: clock, ids, sim, errors."""
 
+from reference.core.checking import Anomaly, CheckerSpec, CheckReport
 from reference.core.clock import Clock, FakeClock, SystemClock
 from reference.core.errors import (
     BackendError,
@@ -12,15 +13,21 @@ from reference.core.errors import (
     RateLimited,
     Unauthorized,
 )
+from reference.core.faults import CrashPlan, FaultInjector, FaultPlan
 from reference.core.ids import LocalSequence, SnowflakeGenerator, decode, encode
-from reference.core.sim import FaultPlan, Simulation
+from reference.core.sim import Simulation
 
 __all__ = [
+    "Anomaly",
     "BackendError",
+    "CheckReport",
+    "CheckerSpec",
     "Clock",
     "ClockMovedBackwards",
     "Conflict",
+    "CrashPlan",
     "FakeClock",
+    "FaultInjector",
     "FaultPlan",
     "InvalidArgument",
     "LabError",

@@ -1,15 +1,18 @@
-"""A seeded, fault-injecting simulation: one object owns time, chance, timers and the log.
+"""The lab's one discrete-event simulator: one object owns time, chance, timers and the log.
 
-The lab's general-purpose harness for distributed scenarios (networks that drop, delay and
-duplicate; crashes; clock skew). A chapter may drive its own domain-specific runner on the same
-principles — chapter 10's :mod:`reference.notification.scenario` owns a FakeClock, seeded rngs
-and a timer heap of its own. A :class:`Simulation` owns
+Every chapter's distributed scenario runs on it (chapter 10's notification system and its
+fault scenarios: a round of background work, each worker's poll and each scenario event are
+timers here). A :class:`Simulation` owns
 
-- ``clock``: a :class:`~reference.core.clock.FakeClock` that moves only when a timer fires,
-- ``rng``: ``Random(seed)``, the only source of chance,
+- ``clock``: a :class:`~reference.core.clock.FakeClock` that moves only when a timer fires
+  (its own, or one the caller already has, passed as ``clock=``),
+- ``injector``: a :class:`~reference.core.faults.FaultInjector`, the seeded ``rng`` (the
+  only source of chance), the :class:`FaultPlan` and the
+  :class:`~reference.core.faults.CrashPlan`; trio code builds an injector of its own and
+  gets the same decisions without this timer heap,
 - a timer heap ordered by (due time, insertion order), so equal times fire first-come-first,
 - the network: :meth:`Simulation.send` delivers a message later, or twice, or never, as the
-  :class:`FaultPlan` and the rng decide,
+  injector decides,
 - ``history``: every fault and every :meth:`Simulation.log` call, stamped with simulated time.
 
 Nothing else is random and nothing reads the wall clock, so the same seed replays the same
@@ -42,7 +45,6 @@ SimulationStatistics(events_run=5, messages_sent=3, messages_delivered=2, messag
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import math
 from collections.abc import Callable
@@ -50,9 +52,17 @@ from dataclasses import dataclass
 from random import Random
 from typing import Any, Literal
 
-from reference.core.checks import check_int, check_probability
+from reference.core.checks import check_int
 from reference.core.clock import US_PER_S, Clock, FakeClock
 from reference.core.errors import InvalidArgument, LabError
+from reference.core.faults import (
+    NO_FAULTS,
+    CrashPlan,
+    FaultInjector,
+    FaultPlan,
+    check_seconds,
+    check_seed,
+)
 
 __all__ = [
     "DEFAULT_MAX_EVENTS",
@@ -70,17 +80,6 @@ DEFAULT_MAX_EVENTS = 1_000_000  # timers one run() may fire before it calls the 
 _MSG_REPR_CHARS = 60  # longest message repr kept in a log line
 
 
-def _check_number(name: str, value: object, expected: str, *, low: float, high: float) -> float:
-    """``value`` as a float, if it is a real number in ``low..high`` that fits in microseconds."""
-    number = math.nan
-    if not isinstance(value, bool) and isinstance(value, (int, float)):
-        with contextlib.suppress(OverflowError):  # an int too large for a float stays nan
-            number = float(value)
-    if not math.isfinite(number * US_PER_S) or not low <= number <= high:
-        raise InvalidArgument.bad_value(name, value, expected)
-    return number
-
-
 def _seconds_to_us(seconds: float) -> int:
     return round(seconds * US_PER_S)
 
@@ -90,68 +89,6 @@ def _clock_us(clock: Clock) -> int:
 
 
 # --------------------------------------------------------------------------- vocabulary
-
-
-@dataclass(frozen=True, slots=True)
-class FaultPlan:
-    """How unreliable the simulated world is; every field defaults to "perfect".
-
-    Parameters
-    ----------
-    drop_rate : float
-        Probability in [0, 1] that a sent message is lost.
-    duplicate_rate : float
-        Probability in [0, 1] that a (not dropped) message is delivered twice.
-    delay_rate : float
-        Probability in [0, 1] that a delivered copy gets an extra delay.
-    max_extra_delay_s : float
-        The extra delay is uniform in ``0 .. max_extra_delay_s`` seconds (>= 0).
-    base_delay_s : float
-        Every delivered copy takes at least this long (>= 0), the network's latency.
-    crash_rate : float
-        Probability in [0, 1] that :meth:`Simulation.should_crash` answers True.
-    clock_skew_s : float
-        Largest absolute offset (>= 0) of a :meth:`Simulation.skewed_clock` with a random skew.
-
-    Raises
-    ------
-    InvalidArgument
-        If a rate is outside [0, 1] or a duration is negative or not finite.
-
-    Examples
-    --------
-    >>> FaultPlan.none() == FaultPlan()
-    True
-    >>> FaultPlan(drop_rate=1.5)
-    Traceback (most recent call last):
-    ...
-    reference.core.errors.InvalidArgument: drop_rate=1.5 is invalid: expected a probability ...
-    """
-
-    drop_rate: float = 0.0
-    duplicate_rate: float = 0.0
-    delay_rate: float = 0.0
-    max_extra_delay_s: float = 0.0
-    base_delay_s: float = 0.0
-    crash_rate: float = 0.0
-    clock_skew_s: float = 0.0
-
-    def __post_init__(self) -> None:
-        for name in ("drop_rate", "duplicate_rate", "delay_rate", "crash_rate"):
-            check_probability(name, getattr(self, name))
-        for name in ("max_extra_delay_s", "base_delay_s", "clock_skew_s"):
-            _check_number(
-                name, getattr(self, name), "a finite number of seconds >= 0",
-                low=0.0, high=math.inf,
-            )
-
-    @classmethod
-    def none(cls) -> FaultPlan:
-        """A perfect world: no loss, no duplicates, no delay, no crashes, no skew."""
-        return cls()
-
-
-NO_FAULTS = FaultPlan()
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -199,7 +136,7 @@ class SimulationStatistics:
     :meth:`Simulation.send` calls, of which ``messages_dropped`` were lost; ``messages_delivered``
     counts copies that reached their function (duplicates twice); ``messages_delayed`` counts
     copies that got an extra delay; ``crashes`` counts :meth:`Simulation.should_crash` answers
-    of True.
+    of True and the crashes the crash plan called.
     """
 
     events_run: int
@@ -284,7 +221,7 @@ class SkewedClock:
     __slots__ = ("_base", "_skew_us")
 
     def __init__(self, base: Clock, skew_s: float) -> None:
-        _check_number("skew_s", skew_s, "a finite number of seconds", low=-math.inf, high=math.inf)
+        check_seconds("skew_s", skew_s, "a finite number of seconds", low=-math.inf, high=math.inf)
         self._base = base
         self._skew_us = _seconds_to_us(skew_s)
 
@@ -314,18 +251,25 @@ class Simulation:
 
     Parameters
     ----------
-    seed : int
+    seed : int or str
         Seeds ``rng``; the same seed and the same scenario give the same ``history``.
     start : float
         The clock's starting time in seconds (default 0.0; use a Unix time when the scenario
-        issues Snowflake ids).
+        issues Snowflake ids). Not with ``clock``.
     faults : FaultPlan
         The network and crash knobs (default: none).
+    clock : FakeClock, optional
+        A fake clock the caller already has (a store's, a notebook's): the simulation moves
+        that one instead of making its own.
+    crash_plan : CrashPlan, optional
+        Where components die (default: nowhere); ``sim.crash_plan`` is what they consult.
 
     Raises
     ------
     InvalidArgument
-        If ``seed`` is not an int, ``start`` not a finite number, or ``faults`` not a FaultPlan.
+        If ``seed`` is not an int or str, ``start`` not a finite number (or given with
+        ``clock``), ``clock`` not a FakeClock, ``faults`` not a FaultPlan or ``crash_plan``
+        not a CrashPlan.
 
     Notes
     -----
@@ -355,28 +299,39 @@ class Simulation:
     (['a', 'b'], 12.0)
     """
 
-    def __init__(self, seed: int, *, start: float = 0.0, faults: FaultPlan = NO_FAULTS) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise InvalidArgument.bad_value("seed", seed, "an int")
+    def __init__(self, seed: int | str, *, start: float | None = None,
+                 faults: FaultPlan = NO_FAULTS, clock: FakeClock | None = None,
+                 crash_plan: CrashPlan | None = None) -> None:
+        check_seed(seed)
         if not isinstance(faults, FaultPlan):
             raise InvalidArgument.bad_value("faults", faults, "a FaultPlan")
-        _check_number("start", start, "a finite number of seconds", low=-math.inf, high=math.inf)
+        if clock is None:
+            start = 0.0 if start is None else start
+            check_seconds("start", start, "a finite number of seconds",
+                          low=-math.inf, high=math.inf)
+            clock = FakeClock(start=start)
+        elif not isinstance(clock, FakeClock):
+            raise InvalidArgument.bad_value(
+                "clock", clock, "a FakeClock (only a fake clock can be moved by timers)")
+        elif start is not None:
+            raise InvalidArgument.bad_value("start", start, "None when a clock is given")
         self.seed = seed
         self.faults = faults
-        self.clock = FakeClock(start=start)
-        self.rng = Random(seed)
+        self.clock = clock
         self.history: list[Event] = []
+        self.injector = FaultInjector(seed, faults, crash_plan=crash_plan, log=self.log)
+        self.rng: Random = self.injector.rng
         self._start = self.clock.now()
         self._heap: list[tuple[int, int, Timer]] = []
         self._timer_seq = 0
         self._pending = 0
         self._events_run = 0
-        self._sent = 0
         self._delivered = 0
-        self._dropped = 0
-        self._duplicated = 0
-        self._delayed = 0
-        self._crashes = 0
+
+    @property
+    def crash_plan(self) -> CrashPlan:
+        """Where components die: the injector's :class:`~reference.core.faults.CrashPlan`."""
+        return self.injector.crash_plan
 
     # -- timers --------------------------------------------------------------------------
 
@@ -393,7 +348,7 @@ class Simulation:
         InvalidArgument
             If ``delay_s`` is negative or not finite, or ``fn`` is not callable.
         """
-        delay = _check_number(
+        delay = check_seconds(
             "delay_s", delay_s, "a finite number of seconds >= 0", low=0.0, high=math.inf
         )
         return self._schedule(_clock_us(self.clock) + _seconds_to_us(delay), fn, args)
@@ -412,7 +367,7 @@ class Simulation:
             If ``when`` is in the past or not finite, or ``fn`` is not callable.
         """
         now = self.clock.now()
-        _check_number("when", when, f"a finite time >= now ({now!r})", low=-math.inf, high=math.inf)
+        check_seconds("when", when, f"a finite time >= now ({now!r})", low=-math.inf, high=math.inf)
         when_us = _seconds_to_us(when)
         if when_us < _clock_us(self.clock):
             raise InvalidArgument.bad_value("when", when, f"a finite time >= now ({now!r})")
@@ -431,6 +386,12 @@ class Simulation:
     def pending(self) -> int:
         """Timers scheduled and neither fired nor cancelled."""
         return self._pending
+
+    @property
+    def next_due_at(self) -> float | None:
+        """When the next pending timer falls due, in simulated seconds (None if none)."""
+        due = self._next_due_us()
+        return None if due is None else due / US_PER_S
 
     def _next_due_us(self) -> int | None:
         """Due time of the next live timer (dropping cancelled ones from the top)."""
@@ -468,7 +429,7 @@ class Simulation:
             If ``max_events`` timers fired and more were still due by ``t``.
         """
         now = self.clock.now()
-        _check_number("t", t, f"a finite time >= now ({now!r})", low=now, high=math.inf)
+        check_seconds("t", t, f"a finite time >= now ({now!r})", low=now, high=math.inf)
         _check_max_events(max_events)
         t_us = _seconds_to_us(t)
         fired = 0
@@ -498,6 +459,44 @@ class Simulation:
                 self._runaway(max_events)
             self.step()
             fired += 1
+
+    def run_while(self, condition: Callable[[], bool], *,
+                  max_events: int = DEFAULT_MAX_EVENTS) -> int:
+        """Fire timers in order while ``condition()`` is true and one is pending; return how
+        many fired.
+
+        The verb for "run until this part of the world is done" when other timers (a
+        scenario's later events, say) may stay pending: ``condition`` is asked before each
+        timer, so the run stops as soon as it turns false.
+
+        Raises
+        ------
+        InvalidArgument
+            If ``condition`` is not callable or ``max_events`` is not a positive int.
+        SimulationRunaway
+            If ``max_events`` timers fired and ``condition()`` still held.
+
+        Examples
+        --------
+        >>> sim = Simulation(seed=0)
+        >>> fired = []
+        >>> for n in range(5):
+        ...     _ = sim.call_later(float(n), fired.append, n)
+        >>> sim.run_while(lambda: len(fired) < 3)
+        3
+        >>> fired, sim.pending
+        ([0, 1, 2], 2)
+        """
+        if not callable(condition):
+            raise InvalidArgument.bad_value("condition", condition, "a callable")
+        _check_max_events(max_events)
+        fired = 0
+        while self._next_due_us() is not None and condition():
+            if fired == max_events:
+                self._runaway(max_events)
+            self.step()
+            fired += 1
+        return fired
 
     def _runaway(self, max_events: int) -> None:
         raise SimulationRunaway(
@@ -529,12 +528,11 @@ class Simulation:
 
         Notes
         -----
-        The rng decides, in this order: drop (``drop_rate``; logged ``drop``), duplicate
-        (``duplicate_rate``; logged ``duplicate``), then for each copy an extra delay
-        (``delay_rate``, uniform up to ``max_extra_delay_s``; logged ``delay``) on top of
-        ``base_delay_s``. Copies with different delays can overtake each other and other
-        messages: reordering needs no knob of its own. Like a datagram, the sender learns
-        nothing of the outcome.
+        The injector decides (:meth:`~reference.core.faults.FaultInjector.copies`): drop
+        (logged ``drop``), duplicate (logged ``duplicate``), then for each copy an extra
+        delay (logged ``delay``) on top of ``base_delay_s``. Copies with different delays
+        can overtake each other and other messages: reordering needs no knob of its own.
+        Like a datagram, the sender learns nothing of the outcome.
         """
         if not callable(fn):
             raise InvalidArgument.bad_value("fn", fn, "a callable")
@@ -542,26 +540,9 @@ class Simulation:
             label = getattr(fn, "__qualname__", type(fn).__name__)
         elif not isinstance(label, str) or not label:
             raise InvalidArgument.bad_value("label", label, "a non-empty string")
-        plan = self.faults
-        msg = _short_repr(args)
-        self._sent += 1
-        if self.rng.random() < plan.drop_rate:
-            self._dropped += 1
-            self.log("drop", to=label, msg=msg)
-            return
-        copies = 1
-        if self.rng.random() < plan.duplicate_rate:
-            copies = 2
-            self._duplicated += 1
-            self.log("duplicate", to=label, msg=msg)
-        for _ in range(copies):
-            delay_us = _seconds_to_us(plan.base_delay_s)
-            if self.rng.random() < plan.delay_rate:
-                extra_us = _seconds_to_us(self.rng.uniform(0.0, plan.max_extra_delay_s))
-                delay_us += extra_us
-                self._delayed += 1
-                self.log("delay", to=label, msg=msg, extra_s=extra_us / US_PER_S)
-            self._schedule(_clock_us(self.clock) + delay_us, self._deliver, (fn, args))
+        for delay in self.injector.copies(to=label, msg=_short_repr(args)):
+            self._schedule(_clock_us(self.clock) + _seconds_to_us(delay), self._deliver,
+                           (fn, args))
 
     def _deliver(self, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
         self._delivered += 1
@@ -575,13 +556,7 @@ class Simulation:
         InvalidArgument
             If ``component`` is not a non-empty string.
         """
-        if not isinstance(component, str) or not component:
-            raise InvalidArgument.bad_value("component", component, "a non-empty string")
-        crashed = self.rng.random() < self.faults.crash_rate
-        if crashed:
-            self._crashes += 1
-            self.log("crash", component=component)
-        return crashed
+        return self.injector.should_crash(component)
 
     def skewed_clock(self, skew_s: float | None = None) -> SkewedClock:
         """A read-only view of the simulated clock, offset by ``skew_s`` seconds.
@@ -601,10 +576,7 @@ class Simulation:
         49.5
         """
         if skew_s is None:
-            limit = self.faults.clock_skew_s
-            clock = SkewedClock(self.clock, self.rng.uniform(-limit, limit))
-            self.log("skew", skew_s=clock.skew_s)
-            return clock
+            return SkewedClock(self.clock, self.injector.skew_s())
         return SkewedClock(self.clock, skew_s)
 
     # -- the log ---------------------------------------------------------------------------
@@ -660,14 +632,15 @@ class Simulation:
 
     def statistics(self) -> SimulationStatistics:
         """What the simulation has done so far (see :class:`SimulationStatistics`)."""
+        faults = self.injector.statistics()
         return SimulationStatistics(
             events_run=self._events_run,
-            messages_sent=self._sent,
+            messages_sent=faults.messages,
             messages_delivered=self._delivered,
-            messages_dropped=self._dropped,
-            messages_duplicated=self._duplicated,
-            messages_delayed=self._delayed,
-            crashes=self._crashes,
+            messages_dropped=faults.dropped,
+            messages_duplicated=faults.duplicated,
+            messages_delayed=faults.delayed,
+            crashes=faults.crashes + faults.planned_crashes,
         )
 
     def __repr__(self) -> str:

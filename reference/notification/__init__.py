@@ -1,7 +1,14 @@
 """Chapter 10: a notification system (알림 시스템), one small module per idea, in flow order.
 
 Vocabulary
-    :mod:`.model`       channels, categories, statuses, requests, jobs, the presets
+    :mod:`.model`       channels, categories, statuses, requests, jobs, crash points, presets
+
+Building blocks it uses from :mod:`reference.blocks` (shared with chapters 11 and 12)
+    :mod:`~reference.blocks.ratelimit`      per-user sliding-window limit (전송률 제한)
+    :mod:`~reference.blocks.delayed_queue`  held until a due time: quiet hours, retry queue
+    :mod:`~reference.blocks.idempotency`    idempotency keys: one effect per (event, channel,
+                                            address) (중복 전송 방지)
+    :mod:`~reference.blocks.lossy_queue`    a broker that acknowledges messages and loses them
 
 Intake (the Notification API)
     :mod:`.auth`        app key + secret, HMAC-signed requests, replay window (인증)
@@ -9,12 +16,9 @@ Intake (the Notification API)
     :mod:`.contacts`    device tokens, phone numbers, emails (연락처 정보)
     :mod:`.templates`   named, versioned message formats (알림 템플릿)
     :mod:`.settings`    opt-ins per channel and category, quiet hours (알림 설정)
-    :mod:`.ratelimit`   per-user sliding-window limit (전송률 제한)
-    :mod:`.delayed`     held until a due time: quiet-hours deferral, retry queue
     :mod:`.api`         the API and the signed client
 
 Delivery
-    :mod:`.dedupe`      idempotency keys: one effect per (event, channel, address) (중복 전송 방지)
     :mod:`.providers`   simulated APNs, FCM, SMS and email providers that fail realistically
     :mod:`.retry`       backoff with jitter, provider fallback, dead letters, alerts (재시도)
     :mod:`.worker`      one channel's worker (작업 서버): dedupe, send, retry, ack, in order
@@ -26,8 +30,6 @@ Delivery
 
 The whole
     :mod:`.system`      :class:`NotificationSystem`: every part wired on one store and clock
-    :mod:`.crashes`     deterministic worker crashes: which point, which arrival
-    :mod:`.lossy_queue` a broker that acknowledges messages and loses them (a fault)
     :mod:`.scenario`    seeded fault scenarios through the whole pipeline (장애 시나리오)
     :mod:`.checker`     named anomalies over a recorded history (불변식 검사기)
 
@@ -38,14 +40,15 @@ Examples
 True
 """
 
+from reference.core.faults import CrashPlan
 from reference.notification.api import NotificationAPI, Receipt
 from reference.notification.checker import ANOMALY_KINDS, Anomaly, CheckReport, check
 from reference.notification.client import NotificationClient
-from reference.notification.crashes import CrashPlan, CrashPoint
 from reference.notification.delivery import DeliveryService
 from reference.notification.model import (
     Category,
     Channel,
+    CrashPoint,
     Job,
     NotificationRequest,
     Status,

@@ -81,12 +81,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from reference.blocks.delayed_queue import DelayedQueue
+from reference.blocks.ratelimit import RateLimiterLike
 from reference.core.clock import Clock
 from reference.core.errors import InvalidArgument, LabError
 from reference.core.ids import SnowflakeGenerator
 from reference.notification.auth import AppRegistry, RequestVerifier, SignedRequest
 from reference.notification.contacts import ContactBook
-from reference.notification.delayed import DelayedQueue
 from reference.notification.model import (
     Channel,
     Job,
@@ -96,7 +97,6 @@ from reference.notification.model import (
     StatusRecorder,
     queue_name,
 )
-from reference.notification.ratelimit import RateLimiterLike
 from reference.notification.records import NotificationRecords
 from reference.notification.settings import (
     Decision,

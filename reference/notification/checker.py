@@ -56,16 +56,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 from typing import Protocol
 
+from reference.blocks.ratelimit import Acquisition
+from reference.core.checking import Anomaly, CheckerSpec, CheckReport
 from reference.core.clock import US_PER_S
 from reference.core.errors import InvalidArgument
 from reference.notification.api import ReceiptEntry
 from reference.notification.model import Channel, Status, StatusChange
-from reference.notification.ratelimit import Acquisition
 from reference.notification.retry import Alert
 from reference.notification.scenario import (
     ProviderEffect,
@@ -76,7 +77,7 @@ from reference.notification.scenario import (
 from reference.notification.settings import Preferences, quiet_window_end
 from reference.notification.tracking import ALLOWED_TRANSITIONS
 
-__all__ = ["ANOMALY_KINDS", "Anomaly", "CheckReport", "History", "check"]
+__all__ = ["ANOMALY_KINDS", "CHECKER_SPEC", "Anomaly", "CheckReport", "History", "check"]
 
 ANOMALY_KINDS = (
     "lost",
@@ -93,6 +94,19 @@ ANOMALY_KINDS = (
     "illegal_transition",
     "dead_letter_unalerted",
 )
+
+CHECKER_SPEC = CheckerSpec(
+    kinds=ANOMALY_KINDS,
+    counted=(
+        ("requests", "requests"),
+        ("notifications", "notifications"),
+        ("effects", "effects"),
+        ("acquisitions", "rate-limit acquisitions"),
+    ),
+)
+"""What chapter 10's checker names (:data:`ANOMALY_KINDS`) and counts; its verdicts are the
+core :class:`~reference.core.checking.CheckReport`, re-exported here with
+:class:`~reference.core.checking.Anomaly`."""
 
 _SETTLED = frozenset({Status.SENT, Status.DELIVERED, Status.DEAD_LETTERED, Status.SUPPRESSED})
 _COUNTED = frozenset({Status.QUEUED, Status.DEFERRED})  # got past the rate limiter
@@ -122,53 +136,6 @@ class History(Protocol):
 
     @property
     def settings_changes(self) -> tuple[SettingsChange, ...]: ...
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Anomaly:
-    """One broken promise: its ``kind`` (see :data:`ANOMALY_KINDS`), the ``subject`` it is
-    about (a notification id, an event id, or ``user|channel`` for the rate limit), and a
-    readable ``detail``."""
-
-    kind: str
-    subject: str
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class CheckReport:
-    """The verdict: every anomaly found, counts per kind (all kinds present), and how much
-    history was checked."""
-
-    anomalies: tuple[Anomaly, ...]
-    counts: dict[str, int] = field(compare=False)
-    checked: dict[str, int] = field(compare=False)
-
-    @property
-    def ok(self) -> bool:
-        return not self.anomalies
-
-    def of_kind(self, kind: str) -> tuple[Anomaly, ...]:
-        """The anomalies of one kind."""
-        if kind not in ANOMALY_KINDS:
-            raise InvalidArgument.bad_value("kind", kind, f"one of {ANOMALY_KINDS}")
-        return tuple(a for a in self.anomalies if a.kind == kind)
-
-    def summary(self, limit: int = 10) -> str:
-        """Deterministic text for notebooks and failure messages: what was checked, the
-        count per kind that occurred, and the first ``limit`` anomalies."""
-        c = self.checked
-        head = (f"checked {c['requests']} requests, {c['notifications']} notifications, "
-                f"{c['effects']} effects, {c['acquisitions']} rate-limit acquisitions")
-        if self.ok:
-            return f"{head}: no anomaly"
-        lines = [f"{head}: {len(self.anomalies)} anomalies"]
-        lines += [f"  {kind:<26}{n}" for kind, n in self.counts.items() if n]
-        for anomaly in self.anomalies[:limit]:
-            lines.append(f"  - {anomaly.kind} {anomaly.subject}: {anomaly.detail}")
-        if len(self.anomalies) > limit:
-            lines.append(f"  ... ({len(self.anomalies) - limit} more)")
-        return "\n".join(lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,18 +247,13 @@ def check(result: History) -> CheckReport:
     anomalies += _false_suppressions(result.requests, result.config.rate_limit)
     anomalies += _transitions(accepted, history)
     anomalies += _dead_letters(history, result.alerts)
-    order = {kind: i for i, kind in enumerate(ANOMALY_KINDS)}
-    anomalies.sort(key=lambda a: (order[a.kind], a.subject, a.detail))
-    counts = dict.fromkeys(ANOMALY_KINDS, 0)
-    for anomaly in anomalies:
-        counts[anomaly.kind] += 1
     checked = {
         "requests": len(result.requests),
         "notifications": len(accepted),
         "effects": len(result.effects),
         "acquisitions": len(result.acquisitions),
     }
-    return CheckReport(tuple(anomalies), counts, checked)
+    return CheckReport(CHECKER_SPEC, tuple(anomalies), checked)  # sorts them by kind
 
 
 def _reasons(requests: Sequence[RequestRecord],

@@ -1,12 +1,15 @@
 """Delivery wired for a scenario: every channel's worker pool, the retry pump and replay.
 
 The chapter's message queue (메시지 큐) is one queue per channel, each drained by its own
-pool of workers; :class:`DeliveryService` builds those pools on one store and one clock and
-steps them, no threads::
+pool of workers; :class:`DeliveryService` builds those pools on one store and one clock, no
+threads. The system runs them in rounds on the simulator (each poll a timer of its own, see
+:mod:`reference.notification.system`); on its own, :meth:`DeliveryService.step` does one
+round by hand::
 
     DeliveryService.step(now)
         RetryPump.pump(now)                    due retries back onto notify.<channel>
         for every channel, for every worker:   Worker.poll(now)
+        PoisonWatch.sweep(now)                 dead letters the queue made itself
 
 It owns the wiring only: the shared :class:`~reference.notification.pump.DeliveryDeps`
 (dedupe store, retry queue, replay marks, retry policy, alerts, provider quotas), the
@@ -43,12 +46,13 @@ from collections.abc import Mapping, Sequence
 from random import Random
 from typing import Literal, Protocol
 
+from reference.blocks.delayed_queue import DelayedQueue
+from reference.blocks.idempotency import IdempotencyStore
+from reference.blocks.ratelimit import RateLimiter
 from reference.core.checks import check_int
 from reference.core.clock import Clock
 from reference.core.errors import InvalidArgument
-from reference.notification.crashes import CrashPlan
-from reference.notification.dedupe import IdempotencyStore
-from reference.notification.delayed import DelayedQueue
+from reference.core.faults import CrashPlan
 from reference.notification.model import (
     Channel,
     Job,
@@ -75,7 +79,6 @@ from reference.notification.pump import (
     ensure_groups,
     replay_dead_letters,
 )
-from reference.notification.ratelimit import RateLimiter
 from reference.notification.retry import Alerts, RetryPolicy
 from reference.notification.worker import PollResult, Worker, WorkerStatistics
 from reference.storage.ports import KeyValue, QueueStatistics, Timeline, WorkQueue
@@ -174,7 +177,7 @@ class DeliveryService:
         self.pump = RetryPump(self.deps)
         self.poison = PoisonWatch(self.deps)
         self.batch_size = batch_size
-        self.crash_plan = crash_plan
+        self.crash_plan = CrashPlan() if crash_plan is None else crash_plan
         self.pools: dict[Channel, list[Worker]] = {c: [] for c in Channel}
         self._retired = WorkerStatistics()
         self._started: dict[Channel, int] = dict.fromkeys(Channel, 0)

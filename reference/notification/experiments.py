@@ -51,6 +51,7 @@ __all__ = [
 
 _ATTEMPT_OUTCOMES = frozenset({Status.SENT, Status.FAILED, Status.DEAD_LETTERED})
 START_S = 1_767_225_600.0  # 2026-01-01T00:00:00Z, outside everybody's quiet hours by default
+SAMPLE_AFTER_S = 0.5  # a burst experiment samples this long after a second's traffic
 
 
 def percentile(values: tuple[float, ...] | list[float], p: float) -> float:
@@ -209,9 +210,7 @@ def burst_experiment(
     monitor = QueueMonitor(system.store.queue, system.clock, channels=(Channel.ANDROID_PUSH,),
                            max_age_s=60.0, growth_samples=3, target_drain_s=60.0)
     client = system.client()
-    clock = system.clock
-    assert isinstance(clock, FakeClock)
-    start = clock.now()
+    start = system.clock.now()
     counter = 0
 
     def send(n: int) -> None:
@@ -228,16 +227,26 @@ def burst_experiment(
     advice_at: float | None = None
     advice: Advice | None = None
     drained_at: float | None = None
-    for second in range(duration):
-        send(steady + (size if second == 10 else 0))
-        system.step()
-        if second % 10 == 0:
-            monitor.sample()
-            if advice is None:
-                found = [a for a in monitor.advise({Channel.ANDROID_PUSH: pool}) if a.add_workers]
-                if found:
-                    advice, advice_at = found[0], float(second)
-        clock.advance(1.0)
+
+    def second(n: int) -> None:
+        """Timer, once a second: this second's traffic (the system's round follows)."""
+        send(steady + (size if n == 10 else 0))
+        system.wake()
+
+    def take_sample() -> None:
+        """Timer, every 10 s, after that second's round: a sample, and advice if due."""
+        nonlocal advice, advice_at
+        monitor.sample()
+        if advice is None:
+            found = [a for a in monitor.advise({Channel.ANDROID_PUSH: pool}) if a.add_workers]
+            if found:
+                advice, advice_at = found[0], system.clock.now() - start
+
+    for n in range(duration):
+        system.sim.call_at(start + n, second, n)
+        if n % 10 == 0:
+            system.sim.call_at(start + n + SAMPLE_AFTER_S, take_sample)
+    system.run_until(start + duration)
     samples = monitor.samples(Channel.ANDROID_PUSH)
     for sample in samples:
         if sample.at - start > 10 and sample.depth == 0:

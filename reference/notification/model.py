@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
 
+from reference.blocks.idempotency import IDEMPOTENCY_WINDOW_S  # Knock: 24 h
 from reference.core.errors import InvalidArgument
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "WORKER_GROUP",
     "Category",
     "Channel",
+    "CrashPoint",
     "Job",
     "NotificationRequest",
     "Status",
@@ -64,7 +66,6 @@ EMAIL_BODY_LIMIT_BYTES = 102_400  # Gmail clips HTML bodies larger than ~102 KB
 FCM_QUOTA_PER_MINUTE = 600_000  # default FCM project quota
 RETRY_MAX_ATTEMPTS = 8  # Knock: up to 8 attempts ...
 RETRY_TOTAL_BUDGET_S = 30 * 60  # ... over about 30 minutes
-IDEMPOTENCY_WINDOW_S = 24 * 3600  # Knock honours an idempotency key for 24 h
 REPLAY_WINDOW_S = 300  # signed API requests older/newer than 5 min are rejected
 
 
@@ -92,6 +93,16 @@ class Category(enum.StrEnum):
     TRANSACTIONAL = "transactional"  # receipts, shipping
     SOCIAL = "social"  # likes, comments, follows
     MARKETING = "marketing"  # promotions
+
+
+class CrashPoint(enum.StrEnum):
+    """Where a worker can be told to die (:class:`~reference.core.faults.CrashPlan`); its
+    unacked jobs are redelivered after the queue's visibility timeout, and the pipeline
+    must still produce one effect per (event, channel, address)."""
+
+    AFTER_CLAIM = "after_claim"  # claimed, nothing sent
+    AFTER_SEND = "after_send"  # the provider accepted, nothing recorded
+    BEFORE_ACK = "before_ack"  # everything done but the ack (or the dead-letter move)
 
 
 class Status(enum.StrEnum):

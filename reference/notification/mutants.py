@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from reference.blocks.ratelimit import RateDecision
 from reference.notification.model import Job
 from reference.notification.providers import ProviderResult, SimulatedProvider
-from reference.notification.ratelimit import RateDecision
 from reference.notification.settings import Preferences, SettingsStore
 
 __all__ = ["AlwaysAllows", "ForgetfulProvider", "ForgetsOptOuts", "ForgetsQuietHours"]

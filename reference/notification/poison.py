@@ -9,8 +9,8 @@ the dead-letter queue unlogged — lost, as far as the log can tell.
 Examples
 --------
 >>> from reference.core.clock import FakeClock
->>> from reference.notification.dedupe import IdempotencyStore
->>> from reference.notification.delayed import DelayedQueue
+>>> from reference.blocks.idempotency import IdempotencyStore
+>>> from reference.blocks.delayed_queue import DelayedQueue
 >>> from reference.notification.model import Category, Job
 >>> from reference.notification.pump import ReplayMarks, ensure_groups
 >>> from reference.notification.tracking import NotificationLog

@@ -16,8 +16,8 @@ retry queue and replay marks every worker of every channel uses), :class:`Replay
 Examples
 --------
 >>> from reference.core.clock import FakeClock
->>> from reference.notification.dedupe import IdempotencyStore
->>> from reference.notification.delayed import DelayedQueue
+>>> from reference.blocks.idempotency import IdempotencyStore
+>>> from reference.blocks.delayed_queue import DelayedQueue
 >>> from reference.notification.model import Category, Channel, Job, Status
 >>> from reference.notification.tracking import NotificationLog
 >>> from reference.storage import connect
@@ -50,10 +50,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from reference.blocks.delayed_queue import DelayedQueue
+from reference.blocks.idempotency import IdempotencyRecord, IdempotencyStore
+from reference.blocks.ratelimit import RateLimiter
 from reference.core.clock import US_PER_S, Clock
 from reference.core.errors import InvalidArgument, NotFound
-from reference.notification.dedupe import IdempotencyRecord, IdempotencyStore
-from reference.notification.delayed import DelayedQueue
 from reference.notification.model import (
     WORKER_GROUP,
     Channel,
@@ -63,7 +64,6 @@ from reference.notification.model import (
     StatusRecorder,
     queue_name,
 )
-from reference.notification.ratelimit import RateLimiter
 from reference.notification.records import NotificationRecords
 from reference.notification.retry import Alerts, RetryPolicy
 from reference.storage.ports import KeyValue, WorkQueue

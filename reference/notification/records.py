@@ -12,7 +12,7 @@ record is closed when the job settles (``sent``, ``suppressed`` or ``dead_letter
 **recovery sweep** looks for open records past their deadline whose job can no longer be
 anywhere in the pipeline and publishes the stored job again:
 
-* waiting in a delayed queue (retry, deferred): the pump releases due jobs at every step, so
+* waiting in a delayed queue (retry, deferred): the pump releases due jobs at every round, so
   ``stall_after_s`` past its due time it is lost;
 * waiting on its channel queue: it may just be behind a backlog, so it counts as lost only
   when every message the queue still holds (waiting or handed to a worker) was published

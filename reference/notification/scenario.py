@@ -38,8 +38,7 @@ True
 from __future__ import annotations
 
 import hashlib
-import heapq
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import time
 from enum import Enum
@@ -47,22 +46,23 @@ from random import Random
 from types import MappingProxyType
 from typing import Any, Literal
 
+from reference.blocks.lossy_queue import LossyQueue
+from reference.blocks.ratelimit import Acquisition
 from reference.core.checks import check_int, check_positive_seconds, check_probability, is_finite
 from reference.core.clock import FakeClock
 from reference.core.errors import InvalidArgument, LabError
+from reference.core.faults import CrashPlan
 from reference.notification.api import ReceiptEntry
-from reference.notification.crashes import CrashPlan, CrashPoint
-from reference.notification.lossy_queue import LossyQueue
 from reference.notification.model import (
     Category,
     Channel,
+    CrashPoint,
     Job,
     NotificationRequest,
     Status,
     StatusChange,
 )
 from reference.notification.providers import PROVIDER_CHAINS, Effect, FailureModel
-from reference.notification.ratelimit import Acquisition
 from reference.notification.retry import Alert
 from reference.notification.settings import Preferences, QuietHours
 from reference.notification.system import NotificationSystem, SystemStatistics
@@ -161,7 +161,7 @@ class ScenarioConfig:
         Per queued job: the queue delivers a second copy (an at-least-once producer).
     queue_loss_rate : float
         Per message published on a channel queue: the broker acknowledges it and loses it
-        (:class:`~reference.notification.lossy_queue.LossyQueue`).
+        (:class:`~reference.blocks.lossy_queue.LossyQueue`).
     rate_limit : (int, float)
         Per-user, per-channel limit: at most ``limit`` per ``window_s`` seconds.
     pool_size : int
@@ -169,7 +169,7 @@ class ScenarioConfig:
     start : float
         The clock at the start (Unix seconds).
     tick_s : float
-        Clock step while work is visible.
+        Time between the system's rounds while jobs are queued or in flight.
     """
 
     users: int = 20
@@ -329,7 +329,7 @@ class ScenarioResult:
     acquisitions: tuple[Acquisition, ...]
     settings_changes: tuple[SettingsChange, ...]
     queue_duplicates: tuple[QueueDuplicate, ...]
-    crashes: tuple[tuple[CrashPoint, str], ...]
+    crashes: tuple[tuple[str, str], ...]
     alerts: tuple[Alert, ...]
     statistics: SystemStatistics
     broker_losses: int = 0  # messages the broker acknowledged and lost (queue_loss_rate)
@@ -379,18 +379,13 @@ def _canonical(value: Any) -> Any:
 # ── building the world ───────────────────────────────────────────────────────────────────
 
 
-def crash_plan(config: ScenarioConfig, seed: int) -> CrashPlan | None:
-    """The crash points of this scenario, drawn from the seed (None if ``crash_rate`` is 0)."""
-    if config.crash_rate == 0:
-        return None
-    rng = Random(f"{seed}:crashes")
-    arrivals = config.events * 16  # well past the arrivals a run makes at one point
-    plan = CrashPlan()
-    for point in CrashPoint:
-        for nth in range(1, arrivals + 1):
-            if rng.random() < config.crash_rate:
-                plan.crash(point, nth=nth)
-    return plan
+def crash_plan(config: ScenarioConfig, seed: int) -> CrashPlan:
+    """The crash points of this scenario, drawn from the seed (none if ``crash_rate`` is 0):
+    each arrival at each :class:`CrashPoint` is fatal with probability ``crash_rate``."""
+    return CrashPlan.drawn(
+        CrashPoint, rate=config.crash_rate, rng=Random(f"{seed}:crashes"),
+        arrivals=config.events * 16,  # well past the arrivals a run makes at one point
+    )
 
 
 def build_system(store: Store, config: ScenarioConfig, seed: int,
@@ -403,6 +398,7 @@ def build_system(store: Store, config: ScenarioConfig, seed: int,
         "pool_sizes": dict.fromkeys(Channel, config.pool_size),
         "rate_limit": config.rate_limit,
         "crash_plan": crash_plan(config, seed),
+        "tick_s": config.tick_s,
     }
     if "providers" in overrides:
         options.pop("failures")
@@ -495,9 +491,11 @@ class _Action:
 
 
 class _Runner:
-    """Plays one scenario: a heap of timed actions, each done at its time on the fake clock."""
+    """Plays one scenario: each action is a timer on the system's simulator, done at its
+    time; the system is woken after each (its rounds are timers on the same heap)."""
 
-    def __init__(self, system: NotificationSystem, config: ScenarioConfig, seed: int) -> None:
+    def __init__(self, system: NotificationSystem, config: ScenarioConfig, seed: int,
+                 progress: Any = None) -> None:
         self.system = system
         self.config = config
         self.client = system.client("scenario-service")
@@ -507,12 +505,10 @@ class _Runner:
         self.requests: list[RequestRecord] = []
         self.settings_changes: list[SettingsChange] = []
         self.queue_duplicates: list[QueueDuplicate] = []
-        self._heap: list[tuple[float, int, _Action]] = []
-        self._seq = 0
+        self.progress = progress  # a tqdm bar counting the events, or None
 
     def push(self, at: float, action: _Action) -> None:
-        heapq.heappush(self._heap, (at, self._seq, action))
-        self._seq += 1
+        self.system.sim.call_at(at, self.act, action)
 
     def schedule(self) -> None:
         cfg, rng, start = self.config, self.world, self.config.start
@@ -527,10 +523,12 @@ class _Runner:
             if rng.random() < cfg.settings_change_rate:
                 self.push(start + rng.uniform(0.0, cfg.horizon_s), _Action("settings"))
 
-    def actions(self) -> Iterator[tuple[float, _Action]]:
-        while self._heap:
-            at, _, action = heapq.heappop(self._heap)
-            yield at, action
+    def act(self, action: _Action) -> None:
+        """Timer: do ``action`` now, then wake the system."""
+        self.do(action)
+        self.system.wake()
+        if self.progress is not None and action.kind == "event":
+            self.progress.update(1)
 
     def do(self, action: _Action) -> None:
         if action.kind in ("event", "repeat"):
@@ -617,8 +615,10 @@ def run_scenario(
 
     Notes
     -----
-    Cost is proportional to the work, not to the simulated time: the clock ticks while jobs
-    are queued and jumps over idle stretches (see :meth:`NotificationSystem.run_until`).
+    One simulator runs everything: every scenario action is a timer on the system's
+    :class:`~reference.core.sim.Simulation` beside the system's own rounds, and the run
+    ends when none is left. Cost is proportional to the work, not to the simulated time:
+    rounds come a tick apart while jobs are queued and jump over idle stretches.
     """
     if not isinstance(config, ScenarioConfig):
         raise InvalidArgument.bad_value("config", config, "a ScenarioConfig")
@@ -630,18 +630,12 @@ def run_scenario(
         if backend == "redis":
             store.flush()
         system = (build or build_system)(store, config, seed)
-        runner = _Runner(system, config, seed)
-        runner.schedule()
         bar = _progress_bar(config.events) if progress else None
-        for at, action in runner.actions():
-            if at > clock.now():
-                system.run_until(at, tick_s=config.tick_s)
-            runner.do(action)
-            if bar is not None and action.kind == "event":
-                bar.update(1)
+        runner = _Runner(system, config, seed, progress=bar)
+        runner.schedule()
+        system.run_until_idle(tick_s=config.tick_s)
         if bar is not None:
             bar.close()
-        system.run_until_idle(tick_s=config.tick_s)
         return _result(system, runner, config, seed, backend)
     finally:
         if backend == "redis":
@@ -679,7 +673,7 @@ def _result(system: NotificationSystem, runner: _Runner, config: ScenarioConfig,
         acquisitions=tuple(system.limiter.acquisitions) if system.limiter else (),
         settings_changes=tuple(runner.settings_changes),
         queue_duplicates=tuple(runner.queue_duplicates),
-        crashes=tuple(plan.fired) if plan is not None else (),
+        crashes=tuple(plan.fired),
         alerts=tuple(system.alerts.alerts),
         statistics=stats,
         broker_losses=len(queue.lost) if isinstance(queue := system.store.queue, LossyQueue)

@@ -32,11 +32,16 @@ attribute      component                                           module
 ``monitor``    queue monitoring (큐 모니터링)                      :mod:`.monitoring`
 ============== =================================================== ==========================
 
-Time only moves when the caller moves it: :meth:`NotificationSystem.step` does one round of
-work at the current time, :meth:`NotificationSystem.run_until` and
-:meth:`NotificationSystem.run_until_idle` advance a :class:`~reference.core.clock.FakeClock`
-in ticks while work is visible, and jump straight to the next due time (a deferral, a retry,
-a delivery receipt) when nothing is.
+Time only moves on the lab's simulator (:class:`~reference.core.sim.Simulation`, built on
+the store's :class:`~reference.core.clock.FakeClock`): the system's background work runs in
+*rounds*, and a round is a timer on the simulator's heap. A round releases due deferred
+jobs, lets the notification DB recover lost ones and pumps due retries; then **each
+worker's poll is a timer of its own**, and a last timer sweeps dead letters, samples the
+queues and schedules the next round: one tick later while jobs are queued or in flight,
+else at the next due time (a deferral, a retry, a delivery receipt), or not at all once the
+system is idle. :meth:`NotificationSystem.run_until_idle` and
+:meth:`NotificationSystem.run_until` run the simulator; :meth:`NotificationSystem.step`
+runs one round now.
 
 Examples
 --------
@@ -55,7 +60,7 @@ email=None)
 ...     category=Category.SECURITY, critical=True))
 >>> [(e.channel.value, e.status.value) for e in receipt.entries]
 [('ios', 'queued'), ('sms', 'queued')]
->>> steps = system.run_until_idle()
+>>> rounds = system.run_until_idle()
 >>> sorted(system.log.status(e.notification_id).value for e in receipt.entries)
 ['delivered', 'delivered']
 >>> system.statistics().workers.sent
@@ -65,15 +70,25 @@ email=None)
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from random import Random
 from typing import Literal
 
+from reference.blocks.delayed_queue import DelayedQueue, DelayedQueueStatistics
+from reference.blocks.idempotency import IdempotencyStatistics
+from reference.blocks.ratelimit import (
+    RateLimiter,
+    RateLimiterLike,
+    RateLimiterStatistics,
+    RecordingLimiter,
+)
 from reference.core.checks import check_int, check_positive_seconds
 from reference.core.clock import US_PER_S, Clock, FakeClock
 from reference.core.errors import InvalidArgument, LabError
+from reference.core.faults import CrashPlan
 from reference.core.ids import SnowflakeGenerator
+from reference.core.sim import Simulation, Timer
 from reference.notification.api import (
     DEFERRED_QUEUE,
     APIStatistics,
@@ -82,9 +97,6 @@ from reference.notification.api import (
 from reference.notification.auth import AppCredentials, AppRegistry, AuthStatistics, RequestVerifier
 from reference.notification.client import NotificationClient
 from reference.notification.contacts import ContactBook, Contacts, validate_device_token
-from reference.notification.crashes import CrashPlan
-from reference.notification.dedupe import IdempotencyStatistics
-from reference.notification.delayed import DelayedQueue, DelayedQueueStatistics
 from reference.notification.delivery import DeliveryService
 from reference.notification.model import CHANNEL_QUEUES, WORKER_GROUP, Channel, queue_name
 from reference.notification.monitoring import Advice, MonitorStatistics, QueueMonitor
@@ -96,18 +108,12 @@ from reference.notification.providers import (
     SimulatedProvider,
 )
 from reference.notification.pump import MAX_DELIVERIES, VISIBILITY_TIMEOUT_S, PumpStatistics
-from reference.notification.ratelimit import (
-    RateLimiter,
-    RateLimiterLike,
-    RateLimiterStatistics,
-    RecordingLimiter,
-)
 from reference.notification.records import STALL_AFTER_S, NotificationRecords, RecordsStatistics
 from reference.notification.retry import Alerts, RetryPolicy
 from reference.notification.settings import Preferences, SettingsStore
 from reference.notification.templates import TemplateStore
 from reference.notification.tracking import LogStatistics, NotificationLog
-from reference.notification.worker import WorkerStatistics
+from reference.notification.worker import Worker, WorkerStatistics
 from reference.storage import QueueStatistics, Store
 
 __all__ = [
@@ -121,14 +127,14 @@ __all__ = [
 ]
 
 DEFAULT_RATE_LIMIT = (10, 3600.0)  # (limit, window_s): 10 per user and channel per hour
-DEFAULT_TICK_S = 1.0  # how far the clock moves per step while work is visible
-DEFAULT_MAX_STEPS = 100_000
+DEFAULT_TICK_S = 1.0  # how far the clock moves per round while work is visible
+DEFAULT_MAX_STEPS = 100_000  # rounds one run may take before it calls the system stuck
 MONITOR_EVERY_S = 10.0  # queue monitor sampling period (simulated seconds)
 DEFAULT_APP_NAME = "default-service"
 
 
 class NotIdle(LabError, RuntimeError):
-    """The system still had work after ``max_steps`` steps (a stuck job, or too few steps)."""
+    """The system still had work after ``max_steps`` rounds (a stuck job, or too few)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +183,8 @@ class _Outlook:
 
 @dataclass(frozen=True, slots=True)
 class StepResult:
-    """One :meth:`NotificationSystem.step`: deferred jobs released, jobs consumed and sent,
-    worker crashes, lost jobs the notification DB published again."""
+    """One round (:meth:`NotificationSystem.step`): deferred jobs released, jobs consumed and
+    sent, worker crashes, lost jobs the notification DB published again."""
 
     at: float
     released: int
@@ -186,6 +192,22 @@ class StepResult:
     sent: int
     crashes: int
     recovered: int = 0
+
+
+@dataclass(slots=True)
+class _Round:
+    """A round in progress: what its timers did so far."""
+
+    at: float
+    released: int
+    recovered: int
+    consumed: int = 0
+    sent: int = 0
+    crashes: int = 0
+
+    def result(self) -> StepResult:
+        return StepResult(at=self.at, released=self.released, consumed=self.consumed,
+                          sent=self.sent, crashes=self.crashes, recovered=self.recovered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,18 +271,24 @@ class NotificationSystem:
         Sampling period of the monitor.
     records : NotificationRecords or None
         The notification DB (the recorder both sides write to, in front of ``log``), whose
-        recovery sweep runs every step; None if the system runs without it.
+        recovery sweep runs every round; None if the system runs without it.
+    sim : Simulation
+        The simulator the rounds run on, on the store's clock (its crash plan is the one
+        the workers consult).
+    tick_s : float
+        How far the clock moves from one round to the next while jobs are queued or in
+        flight.
 
     Notes
     -----
-    Wiring only: every behaviour is the components'. One :meth:`step` costs one deferred-queue
+    Wiring only: every behaviour is the components'. One round costs one deferred-queue
     scan, one retry-queue scan, one poll per worker and one statistics read per channel
     queue (the dead-letter sweep); :meth:`pending` asks each channel queue for its
     statistics and, only when nothing else is pending, each provider for its outstanding
-    receipts (one dedupe read per receipt, to count those whose send is recorded). The run
-    loop asks the same questions for less: it reuses the statistics the step's sweep just
-    read, and needs no count, only the earliest such receipt: usually one read per
-    provider instead of one per receipt.
+    receipts (one dedupe read per receipt, to count those whose send is recorded). Choosing
+    the next round asks the same questions for less: it reuses the statistics the round's
+    sweep just read, and needs no count, only the earliest such receipt: usually one read
+    per provider instead of one per receipt.
     """
 
     def __init__(
@@ -275,11 +303,14 @@ class NotificationSystem:
         monitor: QueueMonitor,
         ids: SnowflakeGenerator,
         seed: int | str,
+        sim: Simulation,
         monitor_every_s: float = MONITOR_EVERY_S,
         records: NotificationRecords | None = None,
+        tick_s: float = DEFAULT_TICK_S,
     ) -> None:
         self.store = store
         self.clock: Clock = store.clock
+        self.sim = sim
         self.api = api
         self.delivery = delivery
         self.log = log
@@ -290,9 +321,13 @@ class NotificationSystem:
         self.seed = seed
         self.monitor_every_s = _positive("monitor_every_s", monitor_every_s)
         self.records = records
+        self.tick_s = _positive("tick_s", tick_s)
         self._apps: dict[str, AppCredentials] = {}
         self._steps = 0
         self._last_sample: float | None = None
+        self._next_round: Timer | None = None  # the pending round, None once idle
+        self._last_round: StepResult | None = None
+        self._round_limit: int | None = None  # rounds this run may reach (max_steps)
 
     # ── the bootstrap ────────────────────────────────────────────────────────────────────
     @classmethod
@@ -316,15 +351,18 @@ class NotificationSystem:
         monitor_every_s: float = MONITOR_EVERY_S,
         worker_id: int = 1,
         stall_after_s: float | None = STALL_AFTER_S,
+        tick_s: float = DEFAULT_TICK_S,
     ) -> NotificationSystem:
         """Wire every chapter-10 component on ``store`` and its clock.
 
         Parameters
         ----------
         store : Store
-            From ``reference.storage.connect(backend, clock=...)``; its clock decides time.
+            From ``reference.storage.connect(backend, clock=...)`` with a
+            :class:`~reference.core.clock.FakeClock`: the system's simulator moves it.
         seed : int or str
-            Seeds providers, worker jitter, app credentials and client nonces.
+            Seeds the simulator, providers, worker jitter, app credentials and client
+            nonces.
         failures : Mapping[str, FailureModel] or "none" or None
             Per-provider failure models by name (None: each channel's preset; "none": all
             perfect). Not with ``providers``.
@@ -338,8 +376,9 @@ class NotificationSystem:
             A limiter to use instead (wrapped in a :class:`RecordingLimiter`).
         settings : SettingsStore or None
             A settings store to use instead of ``SettingsStore(store.kv)``.
-        policy, crash_plan, quotas_per_minute, batch_size, visibility_timeout_s, \
-max_deliveries
+        crash_plan : CrashPlan or None
+            Where workers die (None: nowhere); the simulator holds it.
+        policy, quotas_per_minute, batch_size, visibility_timeout_s, max_deliveries
             Passed to :class:`~reference.notification.delivery.DeliveryService`.
         monitor_every_s : float
             Queue monitor sampling period.
@@ -349,6 +388,8 @@ max_deliveries
             The notification DB's grace before its recovery sweep publishes a stalled job
             again (:mod:`~reference.notification.records`); None runs without the DB, so
             a job the broker loses stays lost.
+        tick_s : float
+            Time between rounds while jobs are queued or in flight (default 1 s).
 
         Returns
         -------
@@ -363,6 +404,10 @@ max_deliveries
             raise InvalidArgument.bad_value("store", store, "a Store (reference.storage.connect)")
         if isinstance(seed, bool) or not isinstance(seed, (int, str)):
             raise InvalidArgument.bad_value("seed", seed, "an int or a str")
+        if not isinstance(store.clock, FakeClock):
+            raise InvalidArgument.bad_value(
+                "store.clock", store.clock,
+                "a FakeClock: the system runs on the lab's simulator, which moves it")
         if limiter is None and rate_limit is not None:
             if not isinstance(rate_limit, tuple) or len(rate_limit) != 2:
                 raise InvalidArgument.bad_value("rate_limit", rate_limit, "(limit, window_s)")
@@ -372,6 +417,8 @@ max_deliveries
         if settings is not None and not isinstance(settings, SettingsStore):
             raise InvalidArgument.bad_value("settings", settings, "a SettingsStore")
         _positive("monitor_every_s", monitor_every_s)
+        _positive("tick_s", tick_s)
+        sim = Simulation(seed, clock=store.clock, crash_plan=crash_plan)
         clock = store.clock
         log = NotificationLog()
         records = None if stall_after_s is None else NotificationRecords(
@@ -382,7 +429,7 @@ max_deliveries
             store, clock=clock, recorder=recorder, seed=seed, providers=providers,
             failures=failures, policy=policy, contacts=contacts, alerts=Alerts(),
             pool_sizes=pool_sizes, quotas_per_minute=quotas_per_minute,
-            batch_size=batch_size, crash_plan=crash_plan,
+            batch_size=batch_size, crash_plan=sim.crash_plan,
             visibility_timeout_s=visibility_timeout_s, max_deliveries=max_deliveries,
         )  # creates the consumer groups before anything is published
         recording = None if limiter is None else RecordingLimiter(limiter, clock)
@@ -403,8 +450,8 @@ max_deliveries
         )
         monitor = QueueMonitor(store.queue, clock)
         return cls(store=store, api=api, delivery=delivery, log=log, deferred=deferred,
-                   limiter=recording, monitor=monitor, ids=ids, seed=seed,
-                   monitor_every_s=monitor_every_s, records=records)
+                   limiter=recording, monitor=monitor, ids=ids, seed=seed, sim=sim,
+                   monitor_every_s=monitor_every_s, records=records, tick_s=tick_s)
 
     # ── shortcuts to the parts ───────────────────────────────────────────────────────────
     @property
@@ -490,31 +537,67 @@ max_deliveries
             clock=self.clock, rng=Random(f"{self.seed}:client:{app_name}"),
         )
 
-    # ── running ──────────────────────────────────────────────────────────────────────────
-    def step(self, now: float | None = None) -> StepResult:
-        """One round at the current time: release due deferred jobs, publish again the jobs
-        the notification DB finds lost, pump due retries, let every worker poll once, and
-        sample the queues if a sampling period has passed.
+    # ── running: rounds are timers on the simulator ──────────────────────────────────────
+    def wake(self) -> None:
+        """Have a round run now: after work arrived from outside the system's own timers (a
+        request, a scenario's event, a published copy). A pending earlier round is kept."""
+        self._schedule_round(self.clock.now())
 
-        ``now`` overrides the time the delivery side acts at (the API releases deferred jobs
-        on its clock).
-        """
-        at = self.clock.now() if now is None else float(now)
+    def _schedule_round(self, when: float) -> None:
+        """At most one round is pending: the earlier of the one there and ``when``."""
+        pending = self._next_round
+        if pending is not None and pending.state == "pending":
+            if pending.when <= when:
+                return
+            pending.cancel()
+        self._next_round = self.sim.call_at(max(when, self.clock.now()), self._round)
+
+    def _round(self) -> None:
+        """Timer: release due deferred jobs, publish again the jobs the notification DB finds
+        lost, pump due retries; then each worker polls (a timer each) and :meth:`_end_round`
+        closes the round (timers at the same instant fire in the order they were set)."""
+        self._next_round = None
+        at = self.clock.now()
         released = self.api.release_deferred()
         recovered = () if self.records is None else self.records.recover(
             self.delivery.deps.queue, now=at, opted_out=self.api.opted_out_since)
-        consumed = sent = crashes = 0
-        for pool in self.delivery.step(at).values():
-            for poll in pool:
-                consumed += poll.consumed
-                sent += poll.sent
-                crashes += poll.crashed
-        if self._last_sample is None or at - self._last_sample >= self.monitor_every_s:
+        self.delivery.pump.pump(at)
+        tally = _Round(at, released=len(released), recovered=len(recovered))
+        for pool in self.delivery.pools.values():
+            for worker in pool:
+                self.sim.call_later(0.0, self._poll, worker, tally)
+        self.sim.call_later(0.0, self._end_round, tally)
+
+    def _poll(self, worker: Worker, tally: _Round) -> None:
+        """Timer: one worker's poll."""
+        poll = worker.poll(tally.at)
+        tally.consumed += poll.consumed
+        tally.sent += poll.sent
+        tally.crashes += poll.crashed
+
+    def _end_round(self, tally: _Round) -> None:
+        """Timer: sweep the dead letters the queue made, sample the queues if a sampling
+        period has passed, and schedule the next round (none once the system is idle)."""
+        self.delivery.poison.sweep(tally.at)
+        if self._last_sample is None or tally.at - self._last_sample >= self.monitor_every_s:
             self.monitor.sample()
-            self._last_sample = at
+            self._last_sample = tally.at
         self._steps += 1
-        return StepResult(at=at, released=len(released), consumed=consumed, sent=sent,
-                          crashes=crashes, recovered=len(recovered))
+        self._last_round = tally.result()
+        outlook = self._outlook()
+        if outlook.idle:
+            return
+        if self._round_limit is not None and self._steps >= self._round_limit:
+            raise NotIdle(f"not idle after max_steps rounds ({self._steps} in all, now "
+                          f"{self.clock.now()!r}): {self.pending()}")
+        self._schedule_round(self._next_round_at(outlook))
+
+    def step(self) -> StepResult:
+        """One round now, and every other timer due by now; return what the round did."""
+        self.wake()
+        self.sim.run_until(self.clock.now())
+        assert self._last_round is not None  # the round just ran
+        return self._last_round
 
     def pending(self) -> PendingWork:
         """What is left to do right now (see :class:`PendingWork`)."""
@@ -563,10 +646,10 @@ max_deliveries
         return dues
 
     def _outlook(self) -> _Outlook:
-        """What the run loop needs of :meth:`pending`, asked right after a :meth:`step`.
+        """What choosing the next round needs of :meth:`pending`, asked at a round's end.
 
         The same answers (idle? busy now? next due time?), for less: the channel queues'
-        statistics are the ones the step's dead-letter sweep just read (nothing has touched
+        statistics are the ones the round's dead-letter sweep just read (nothing has touched
         a queue since, and the clock has not moved); while jobs are queued or in flight the
         clock ticks, so no due time is looked up; and for receipts it only needs the
         earliest one that is waiting to be reported, not how many there are.
@@ -616,7 +699,7 @@ max_deliveries
 
     def _last_receipt_due_by(self, horizon: float) -> float | None:
         """The latest due time, no later than ``horizon``, of a receipt waiting to be
-        reported (None if none): the clock can jump there and collect them all in one step.
+        reported (None if none): the next round can go there and collect them all at once.
         """
         latest: float | None = None
         dedupe, now = self.delivery.deps.dedupe, self.clock.now()
@@ -630,93 +713,77 @@ max_deliveries
                         latest = receipt.delivered_at
         return latest
 
-    def _fake_clock(self) -> FakeClock:
-        if not isinstance(self.clock, FakeClock):
-            raise InvalidArgument.bad_value(
-                "clock", self.clock, "a FakeClock (only a fake clock can be advanced)"
-            )
-        return self.clock
-
-    def _advance(self, clock: FakeClock, outlook: _Outlook, tick_s: float,
-                 until: float | None) -> None:
-        now = clock.now()
+    def _next_round_at(self, outlook: _Outlook) -> float:
+        """When the next round runs: a tick later while jobs are queued or in flight, else
+        at the next due time; always at least a microsecond later."""
+        now, tick = self.clock.now(), self.tick_s
         if outlook.busy_now:
-            target = now + tick_s
+            target = now + tick
         elif outlook.receipts_only and outlook.next_due_at is not None:
-            # only receipts are due: jump to the last one due within a tick of the first and
-            # report them all in one step (each is logged at its own time, not the step's)
-            window = outlook.next_due_at + tick_s if until is None else min(
-                outlook.next_due_at + tick_s, until)
-            last = self._last_receipt_due_by(window)
+            # only receipts are due: go to the last one due within a tick of the first and
+            # report them all in one round (each is logged at its own time, not the round's)
+            last = self._last_receipt_due_by(outlook.next_due_at + tick)
             target = max(outlook.next_due_at if last is None else last, now)
         elif outlook.next_due_at is not None:
             target = max(outlook.next_due_at, now)  # nothing to do until then: jump
         else:
-            target = now + tick_s if until is None else until
-        if until is not None:
-            target = min(target, until)
-        clock.advance(max(_ceil_us(target - now), 1 / US_PER_S))
+            target = now + tick
+        return now + max(_ceil_us(target - now), 1 / US_PER_S)
 
-    def run_until(self, t: float, *, tick_s: float = DEFAULT_TICK_S,
+    def _run(self, run: Callable[[], object], *, tick_s: float | None, max_steps: int) -> int:
+        """Wake the system and ``run()`` the simulator, at most ``max_steps`` rounds; return
+        how many rounds ran."""
+        check_int("max_steps", max_steps, 1)
+        if tick_s is not None:
+            self.tick_s = _positive("tick_s", tick_s)
+        before = self._steps
+        self._round_limit = before + max_steps
+        self.wake()
+        try:
+            run()
+        finally:
+            self._round_limit = None
+        return self._steps - before
+
+    def run_until(self, t: float, *, tick_s: float | None = None,
                   max_steps: int = DEFAULT_MAX_STEPS) -> int:
-        """Step until the clock reaches ``t``; return the number of steps taken.
+        """Run the simulator until its clock reaches ``t``; return the rounds taken.
 
-        The clock moves by ``tick_s`` while jobs are queued or in flight, and jumps to the
-        next due time (or ``t``) when they are not. A last step runs at ``t``.
+        Rounds come a tick apart while jobs are queued or in flight, and at the next due
+        time when they are not; other timers on the simulator due by ``t`` fire too.
 
         Raises
         ------
         InvalidArgument
-            The clock is not a FakeClock, ``t`` is in the past, or ``tick_s`` is not > 0.
+            ``t`` is in the past, ``tick_s`` is not > 0 or ``max_steps`` not >= 1.
         NotIdle
-            ``max_steps`` steps did not reach ``t``.
+            ``max_steps`` rounds ran and work was still left.
         """
-        clock = self._fake_clock()
-        tick = _positive("tick_s", tick_s)
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not t >= clock.now():
-            raise InvalidArgument.bad_value("t", t, f"a time >= now ({clock.now()!r})")
-        steps = 0
-        while True:
-            self.step()
-            steps += 1
-            if clock.now() >= t:
-                return steps
-            if steps >= max_steps:
-                raise NotIdle(f"run_until({t!r}) took {max_steps} steps and reached only "
-                              f"{clock.now()!r}: raise max_steps or tick_s")
-            self._advance(clock, self._outlook(), tick, until=t)
+        now = self.clock.now()
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not t >= now:
+            raise InvalidArgument.bad_value("t", t, f"a time >= now ({now!r})")
+        return self._run(lambda: self.sim.run_until(t), tick_s=tick_s, max_steps=max_steps)
 
     def run_until_idle(self, *, max_steps: int = DEFAULT_MAX_STEPS,
-                       tick_s: float = DEFAULT_TICK_S) -> int:
-        """Step, advancing the fake clock, until nothing is queued, in flight, deferred,
-        awaiting retry or awaiting a delivery receipt; return the number of steps.
+                       tick_s: float | None = None) -> int:
+        """Run the simulator until nothing is left to do (no round of this system and no
+        other timer pending: nothing queued, in flight, deferred, awaiting retry or awaiting
+        a delivery receipt); return the rounds taken.
 
         Raises
         ------
         InvalidArgument
-            The clock is not a FakeClock, or ``tick_s``/``max_steps`` is not positive.
+            ``tick_s`` is not > 0 or ``max_steps`` not >= 1.
         NotIdle
-            Work remained after ``max_steps`` steps (the message says what kind).
+            Work remained after ``max_steps`` rounds (the message says what kind).
 
         Notes
         -----
-        Jumps over idle stretches, so a quiet-hours deferral of eight hours costs one step,
-        not 28,800; when only delivery receipts are outstanding, one step reports every
+        Jumps over idle stretches, so a quiet-hours deferral of eight hours costs one round,
+        not 28,800; when only delivery receipts are outstanding, one round reports every
         receipt due within ``tick_s`` of the first (each logged at its own time).
         """
-        clock = self._fake_clock()
-        tick = _positive("tick_s", tick_s)
-        check_int("max_steps", max_steps, 1)
-        steps = 0
-        while True:
-            self.step()
-            steps += 1
-            outlook = self._outlook()
-            if outlook.idle:
-                return steps
-            if steps >= max_steps:
-                raise NotIdle(f"not idle after {max_steps} steps: {self.pending()}")
-            self._advance(clock, outlook, tick, until=None)
+        return self._run(self.sim.run, tick_s=tick_s, max_steps=max_steps)
 
     def advise(self) -> list[Advice]:
         """The queue monitor's advice for the current pool sizes (empty: all is well)."""

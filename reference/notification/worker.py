@@ -20,7 +20,7 @@ step::
     receipts due → log DELIVERED
 
 The order matters for crash safety. A worker can be told to crash (a deterministic
-:class:`~reference.notification.crashes.CrashPlan`) after the claim, after the send, or before
+:class:`~reference.core.faults.CrashPlan`) after the claim, after the send, or before
 the ack; its unacked jobs come back after the queue's visibility timeout. Because the log is
 written before the done mark, and the done mark before the ack, every crash leaves a state the
 redelivered copy can finish: at worst it sends again with the same idempotency key and the
@@ -63,14 +63,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from random import Random
 
+from reference.blocks.idempotency import IdempotencyRecord
 from reference.core.checks import check_int
 from reference.core.clock import US_PER_S
 from reference.core.errors import InvalidArgument
-from reference.notification.crashes import CrashPlan, CrashPoint
-from reference.notification.dedupe import IdempotencyRecord
+from reference.core.faults import CrashPlan
 from reference.notification.model import (
     WORKER_GROUP,
     Channel,
+    CrashPoint,
     Job,
     Status,
     StatusChange,
@@ -146,7 +147,7 @@ class Worker:
     batch_size : int
         Jobs per poll.
     crash_plan : CrashPlan | None
-        When to die (tests and fault scenarios).
+        When to die (tests and fault scenarios; None: never).
 
     Notes
     -----
@@ -190,7 +191,7 @@ class Worker:
         self._providers = tuple(providers)
         self._names = tuple(p.name for p in self._providers)  # the chain is fixed: name once
         self._rng = rng
-        self._crash_plan = crash_plan
+        self._crash_plan = CrashPlan() if crash_plan is None else crash_plan
         self._stats: dict[str, int] = dict.fromkeys(
             (f.name for f in dataclasses.fields(WorkerStatistics)), 0
         )
@@ -205,9 +206,7 @@ class Worker:
         self._stats[what] += n
 
     def _maybe_crash(self, point: CrashPoint, job: Job) -> None:
-        if self._crash_plan is not None and self._crash_plan.should_crash(
-            point, job.notification_id
-        ):
+        if self._crash_plan.should_crash(point, job.notification_id):
             raise _Crash(point)
 
     def poll(self, now: float | None = None) -> PollResult:

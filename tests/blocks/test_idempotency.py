@@ -7,10 +7,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from reference.blocks.idempotency import IDEMPOTENCY_WINDOW_S, IdempotencyRecord, IdempotencyStore
 from reference.core.clock import FakeClock
 from reference.core.errors import InvalidArgument
-from reference.notification.dedupe import IdempotencyRecord, IdempotencyStore
-from reference.notification.model import IDEMPOTENCY_WINDOW_S
 from reference.storage import Store, connect
 
 KEY = "evt-1|email|a@example.com"

@@ -4,75 +4,21 @@ Each test makes the race deterministic: worker A's store talks to the port throu
 :class:`WriteBetween`, which lets worker B (another store over the same port) change the
 record right after A has read it and before A writes. A decision taken on that stale read
 must never overwrite B's change: A's compare-and-set is refused, A reads again and decides
-again. With a plain SET in place of the compare-and-set each store test fails. The worker
-tests go one step further: a worker whose pin finds the key settled or pinned elsewhere
-meanwhile must not send (it would repeat the other copy's effect).
+again. With a plain SET in place of the compare-and-set each store test fails. (The
+workers' side of the same races is in tests/notification/test_worker_races.py.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
 import pytest
 
+from reference.blocks.idempotency import MAX_RACES, IdempotencyStore
 from reference.core.clock import FakeClock
 from reference.core.errors import Conflict
-from reference.notification.dedupe import MAX_RACES, IdempotencyStore
-from reference.notification.delivery import DeliveryService
-from reference.notification.model import Category, Channel, Job, Status
-from reference.notification.providers import SimulatedProvider
-from reference.notification.tracking import NotificationLog
 from reference.storage import Store
+from tests.blocks.racing import WriteBetween
 
 KEY = "evt-1|sms|+15550100"
-
-
-class WriteBetween:
-    """A KeyValue port that runs ``meanwhile()`` before each of the next ``times`` writes
-    (only string writes whose value ``when(value)`` accepts, if given), i.e. after the
-    writer's read and before its write lands."""
-
-    def __init__(self, kv: Any, meanwhile: Callable[[], object], *, times: int = 1,
-                 when: Callable[[str], bool] | None = None) -> None:
-        self._kv = kv
-        self._meanwhile = meanwhile
-        self._when = when
-        self.left = times
-
-    def _interfere(self, value: str | None = None) -> None:
-        if self._when is not None and (value is None or not self._when(value)):
-            return
-        if self.left > 0:
-            self.left -= 1
-            self._meanwhile()
-
-    def get(self, key: str) -> str | None:
-        return self._kv.get(key)  # type: ignore[no-any-return]
-
-    def set(self, key: str, value: str, *, if_absent: bool = False) -> bool:
-        self._interfere(value)
-        return self._kv.set(key, value, if_absent=if_absent)  # type: ignore[no-any-return]
-
-    def compare_and_set(self, key: str, expected: str | None, value: str) -> bool:
-        self._interfere(value)
-        return self._kv.compare_and_set(key, expected, value)  # type: ignore[no-any-return]
-
-    def delete(self, *keys: str) -> int:
-        self._interfere()
-        return self._kv.delete(*keys)  # type: ignore[no-any-return]
-
-    def hset(self, key: str, mapping: Mapping[str, str]) -> int:
-        return self._kv.hset(key, mapping)  # type: ignore[no-any-return]
-
-    def hget(self, key: str, field: str) -> str | None:
-        return self._kv.hget(key, field)  # type: ignore[no-any-return]
-
-    def hgetall(self, key: str) -> dict[str, str]:
-        return self._kv.hgetall(key)  # type: ignore[no-any-return]
-
-    def hdel(self, key: str, *fields: str) -> int:
-        return self._kv.hdel(key, *fields)  # type: ignore[no-any-return]
 
 
 def test_a_pin_decided_on_a_stale_read_does_not_erase_a_done_mark(
@@ -164,64 +110,3 @@ def test_a_change_that_keeps_losing_gives_up_with_a_conflict_and_writes_nothing_
     with pytest.raises(Conflict, match=f"rewritten by other workers {MAX_RACES} times"):
         IdempotencyStore(racing).mark_done(KEY, now, by="n-a")  # type: ignore[arg-type]
     assert worker_b.settlement(KEY, now) == (False, None)
-
-
-# ── a worker whose pin loses a race ───────────────────────────────────────────────────────
-
-JOB = Job("n1", "evt-1", "u1", Channel.EMAIL, "ada@example.com", "Hi", "Welcome!",
-          Category.TRANSACTIONAL, False, accepted_at=0.0, template="welcome")
-
-
-def racing_service(store: Store, clock: FakeClock, log: NotificationLog,
-                   meanwhile: Callable[[], object]) -> DeliveryService:
-    """A delivery service whose first pin to email-primary finds ``meanwhile()`` done."""
-    racing = WriteBetween(store.kv, meanwhile, when=lambda value: '"email-primary"' in value)
-    return DeliveryService(queue=store.queue, kv=racing, timeline=store.timeline,  # type: ignore[arg-type]
-                           clock=clock, recorder=log, seed=1, failures="none")
-
-
-def sent_by(service: DeliveryService) -> dict[str, int]:
-    counts = {}
-    for provider in service.providers[Channel.EMAIL]:
-        assert isinstance(provider, SimulatedProvider)
-        counts[provider.name] = len(provider.sent)
-    return counts
-
-
-def drain(service: DeliveryService, clock: FakeClock, seconds: int = 120) -> None:
-    for _ in range(seconds):
-        clock.advance(1.0)
-        service.step()
-
-
-def test_a_worker_whose_key_was_settled_meanwhile_does_not_send_it_again(
-    store: Store, clock: FakeClock
-) -> None:
-    log = NotificationLog()
-    other = IdempotencyStore(store.kv)
-    service = racing_service(store, clock, log,
-                             lambda: other.mark_done(JOB.dedupe_key, clock.now(), by="n-other"))
-    service.submit(JOB)
-    drain(service, clock)
-    assert sent_by(service) == {"email-primary": 0, "email-backup": 0}
-    assert service.statistics().raced == 1
-    assert log.status("n1") is Status.SUPPRESSED
-    assert "already settled by n-other" in log.history("n1")[-1].reason
-
-
-def test_a_worker_whose_key_was_pinned_elsewhere_meanwhile_sends_only_there(
-    store: Store, clock: FakeClock
-) -> None:
-    log = NotificationLog()
-    other = IdempotencyStore(store.kv)
-    service = racing_service(
-        store, clock, log,
-        lambda: other.pin(JOB.dedupe_key, clock.now(), provider="email-backup", token="m-x#1"),
-    )
-    service.submit(JOB)
-    drain(service, clock)
-    assert sent_by(service) == {"email-primary": 0, "email-backup": 1}
-    assert service.statistics().raced == 1
-    assert log.status("n1") in (Status.SENT, Status.DELIVERED)
-    assert [c.status for c in log.history("n1")][:3] == [
-        Status.ACCEPTED, Status.QUEUED, Status.SENT]

@@ -7,10 +7,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from reference.blocks.ratelimit import RateDecision, RateLimiter
 from reference.core.clock import FakeClock
 from reference.core.errors import InvalidArgument
-from reference.notification.model import FCM_QUOTA_PER_MINUTE
-from reference.notification.ratelimit import RateDecision, RateLimiter
 from reference.storage import Store, connect
 
 
@@ -115,6 +114,9 @@ def test_statistics_count_grants_and_denials(store: Store, clock: FakeClock) -> 
     rl.acquire("u1")
     stats = rl.statistics()
     assert (stats.allowed, stats.denied) == (1, 1)
+
+
+FCM_QUOTA_PER_MINUTE = 600_000  # FCM's default project quota
 
 
 def test_a_provider_quota_is_one_key_per_provider(store: Store, clock: FakeClock) -> None:

@@ -9,8 +9,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from reference.core.clock import Clock
+from reference.core.clock import Clock, FakeClock
 from reference.core.errors import InvalidArgument, LabError
+from reference.core.faults import CrashPlan
 from reference.core.ids import SnowflakeGenerator
 from reference.core.sim import (
     Event,
@@ -593,7 +594,10 @@ def test_fault_plan_none_is_all_zero_and_plans_are_frozen() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "name"),
     [
-        ({"seed": "42"}, "seed"),
+        ({"seed": b"42"}, "seed"),
+        ({"seed": 0, "clock": 5.0}, "clock"),
+        ({"seed": 0, "start": 1.0, "clock": FakeClock(start=1.0)}, "start"),
+        ({"seed": 0, "crash_plan": "after_send"}, "crash_plan"),
         ({"seed": 1.0}, "seed"),
         ({"seed": 0, "start": float("nan")}, "start"),
         ({"seed": 0, "faults": {"drop_rate": 0.1}}, "faults"),
@@ -602,3 +606,39 @@ def test_fault_plan_none_is_all_zero_and_plans_are_frozen() -> None:
 def test_simulation_rejects_bad_arguments(kwargs: dict[str, object], name: str) -> None:
     with pytest.raises(InvalidArgument, match=f"^{name}="):
         Simulation(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_simulation_moves_the_fake_clock_it_is_given() -> None:
+    clock = FakeClock(start=500.0)
+    sim = Simulation(seed="scenario-7", clock=clock)
+    fired: list[float] = []
+    sim.call_later(2.5, lambda: fired.append(clock.now()))
+    sim.run()
+    assert fired == [502.5] and clock.now() == 502.5 and sim.clock is clock
+
+
+def test_a_str_seed_replays_like_an_int_seed() -> None:
+    def draws(seed: int | str) -> list[float]:
+        sim = Simulation(seed=seed)
+        return [sim.rng.random() for _ in range(3)]
+
+    assert draws("abc") == draws("abc") != draws("abd")
+
+
+def test_the_crash_plan_given_is_the_one_components_consult_and_its_crashes_are_counted() -> None:
+    plan = CrashPlan().crash("after_send", nth=2)
+    sim = Simulation(seed=0, crash_plan=plan)
+    assert sim.crash_plan is plan
+    assert [sim.crash_plan.should_crash("after_send", "n1") for _ in range(3)] == [
+        False, True, False]
+    assert sim.statistics().crashes == 1
+
+
+def test_next_due_at_names_the_earliest_pending_timer_and_skips_cancelled_ones() -> None:
+    sim = Simulation(seed=0, start=10.0)
+    assert sim.next_due_at is None
+    first = sim.call_later(1.0, lambda: None)
+    sim.call_later(2.5, lambda: None)
+    assert sim.next_due_at == 11.0
+    first.cancel()
+    assert sim.next_due_at == 12.5

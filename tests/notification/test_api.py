@@ -13,6 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reference.blocks.delayed_queue import DelayedQueue
+from reference.blocks.ratelimit import RateLimiter
 from reference.core.clock import FakeClock
 from reference.core.errors import (
     ClockMovedBackwards,
@@ -31,7 +33,6 @@ from reference.notification.api import (
 )
 from reference.notification.auth import HEADER_TIMESTAMP, SignedRequest, sign
 from reference.notification.client import NotificationClient
-from reference.notification.delayed import DelayedQueue
 from reference.notification.model import (
     WORKER_GROUP,
     Category,
@@ -43,7 +44,6 @@ from reference.notification.model import (
     queue_name,
 )
 from reference.notification.pump import ensure_groups
-from reference.notification.ratelimit import RateLimiter
 from reference.notification.settings import Defer, QuietHours, Suppress, decide
 from reference.notification.tracking import NotificationLog
 from reference.storage import Store, connect

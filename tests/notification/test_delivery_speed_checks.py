@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reference.blocks.idempotency import IdempotencyStore
 from reference.core.checks import check_time, is_finite
 from reference.core.clock import FakeClock
 from reference.core.errors import InvalidArgument
-from reference.notification.dedupe import IdempotencyStore
 from reference.notification.model import Category, Channel, Job
 from reference.storage import Store, connect
 

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reference.blocks.idempotency import IdempotencyRecord, IdempotencyStore, _encode
 from reference.core.clock import FakeClock
 from reference.core.errors import InvalidArgument
-from reference.notification.dedupe import IdempotencyRecord, IdempotencyStore, _encode
 from reference.notification.model import JOB_FORMAT, Category, Channel, Job
 from reference.notification.providers import NO_FAILURES, SimulatedProvider
 from reference.storage import connect

@@ -15,24 +15,32 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference.core.clock import FakeClock
-from reference.notification.crashes import CrashPlan, CrashPoint
-from reference.notification.model import WORKER_GROUP, Category, Channel, Job, queue_name
+from reference.core.faults import CrashPlan
+from reference.notification.model import (
+    WORKER_GROUP,
+    Category,
+    Channel,
+    CrashPoint,
+    Job,
+    queue_name,
+)
 from reference.notification.scenario import ScenarioConfig, build_system, run_scenario
-from reference.notification.system import NotificationSystem, StepResult
+from reference.notification.system import NotificationSystem
 from reference.storage import Store, connect
 
 STORMY = ScenarioConfig.stormy()
 
 
 def checked_build(checks: list[int]) -> Any:
-    """A scenario builder whose system checks its run loop's shortcuts after every step."""
+    """A scenario builder whose system checks the shortcuts that choose its next round, at
+    the end of every round."""
 
     def build(store: Store, config: ScenarioConfig, seed: int) -> NotificationSystem:
         system = build_system(store, config, seed)
-        plain_step = system.step
+        plain_end = system._end_round
 
-        def step(now: float | None = None) -> StepResult:
-            result = plain_step(now)
+        def end_round(tally: Any) -> None:
+            plain_end(tally)  # sweeps, then decides on the statistics it read: check them
             swept = system.delivery.queue_statistics
             for channel in Channel:
                 assert swept[channel] == store.queue.statistics(queue_name(channel),
@@ -42,9 +50,8 @@ def checked_build(checks: list[int]) -> Any:
             if not outlook.busy_now:
                 assert outlook.next_due_at == pending.next_due_at
             checks.append(1)
-            return result
 
-        system.step = step  # type: ignore[method-assign]
+        system._end_round = end_round  # type: ignore[method-assign]
         return system
 
     return build
@@ -99,7 +106,7 @@ class ScanningPlan:
         for scope in (None, notification_id):
             count = self.seen.get((point, scope), 0) + 1
             self.seen[(point, scope)] = count
-            hit = hit or any(p is point and n == count and nid == scope
+            hit = hit or any(p == point and n == count and nid == scope
                              for p, n, nid in self.rules)
         if hit:
             self.fired.append((point, notification_id))
@@ -119,9 +126,9 @@ def test_a_crash_plan_fires_where_scanning_every_rule_would(
 ) -> None:
     plan, scanning = CrashPlan(), ScanningPlan()
     for point, nth, nid in rules:
-        plan.crash(point, nth=nth, notification_id=nid)
+        plan.crash(point, nth=nth, item=nid)
         scanning.rules.append((point, nth, nid))
-    for point, nid in arrivals:  # a plain "after_claim" string is no CrashPoint: never fatal
+    for point, nid in arrivals:  # a point is its name: "after_claim" is CrashPoint.AFTER_CLAIM
         assert plan.should_crash(point, nid) == scanning.should_crash(point, nid)
     assert plan.fired == scanning.fired
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from reference.blocks.delayed_queue import DelayedQueue
+from reference.blocks.idempotency import IdempotencyStore
 from reference.core.clock import FakeClock
-from reference.notification.crashes import CrashPlan, CrashPoint
-from reference.notification.dedupe import IdempotencyStore
-from reference.notification.delayed import DelayedQueue
+from reference.core.faults import CrashPlan
 from reference.notification.model import (
     WORKER_GROUP,
     Category,
     Channel,
+    CrashPoint,
     Job,
     NotificationRequest,
     Status,

@@ -8,9 +8,9 @@ from random import Random
 
 import pytest
 
+from reference.blocks.lossy_queue import LossyQueue
 from reference.core.clock import FakeClock
 from reference.core.errors import InvalidArgument, NotFound
-from reference.notification.lossy_queue import LossyQueue
 from reference.notification.model import (
     WORKER_GROUP,
     Category,

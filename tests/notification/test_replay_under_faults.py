@@ -16,9 +16,9 @@ from dataclasses import replace
 
 import pytest
 
+from reference.blocks.idempotency import IdempotencyRecord, IdempotencyStore
 from reference.core.clock import FakeClock
 from reference.notification.checker import check
-from reference.notification.dedupe import IdempotencyRecord, IdempotencyStore
 from reference.notification.delivery import DeliveryService
 from reference.notification.model import Category, Channel, Job, NotificationRequest, Status
 from reference.notification.providers import NO_FAILURES, FailureModel
@@ -31,23 +31,24 @@ from reference.storage import Store, connect
 HARSH = replace(ScenarioConfig.stormy(), queue_loss_rate=0.35, crash_rate=0.08,
                 transient_rate=0.4, permanent_rate=0.05, queue_duplicate_rate=0.4,
                 settings_change_rate=1.0, quiet_hours_rate=0.7, duplicate_event_rate=0.3)
-REPLAY_EVERY_STEPS = 50
+REPLAY_EVERY_S = 50.0  # an operator replays every channel's dead letters this often
 
 
 def replaying(**overrides: object):  # type: ignore[no-untyped-def]
+    """A scenario builder whose operator replays the dead letters every ``REPLAY_EVERY_S``
+    simulated seconds, a timer on the system's simulator, for as long as anything else is
+    still to happen there."""
+
     def build(store: Store, config: ScenarioConfig, seed: int) -> NotificationSystem:
         system = build_system(store, config, seed, max_deliveries=2, **overrides)
-        step, steps = system.step, [0]
 
-        def step_and_replay(now: float | None = None):  # type: ignore[no-untyped-def]
-            result = step(now)
-            steps[0] += 1
-            if steps[0] % REPLAY_EVERY_STEPS == 0:
-                for channel in Channel:
-                    system.delivery.replay_dead_letters(channel)
-            return result
+        def replay() -> None:
+            if sum(system.delivery.replay_dead_letters(channel) for channel in Channel):
+                system.wake()
+            if system.sim.pending:
+                system.sim.call_later(REPLAY_EVERY_S, replay)
 
-        system.step = step_and_replay  # type: ignore[method-assign]
+        system.sim.call_later(REPLAY_EVERY_S, replay)
         return system
     return build
 

@@ -14,9 +14,16 @@ from functools import cache
 
 import pytest
 
+from reference.core import checking as core_checking
 from reference.core.errors import InvalidArgument
 from reference.notification.api import NotificationAPI, ReceiptEntry
-from reference.notification.checker import ANOMALY_KINDS, CheckReport, check
+from reference.notification.checker import (
+    ANOMALY_KINDS,
+    CHECKER_SPEC,
+    Anomaly,
+    CheckReport,
+    check,
+)
 from reference.notification.model import Channel, Status, StatusChange
 from reference.notification.mutants import (
     AlwaysAllows,
@@ -409,6 +416,27 @@ def test_the_summary_is_deterministic_text_listing_counts_and_anomalies(
     assert text.splitlines()[-1] == f"  ... ({len(report.anomalies) - 2} more)"
     assert text == check(replace(clean, effects=effects)).summary(limit=2)
     assert set(report.counts) == set(ANOMALY_KINDS)
+
+
+def test_chapter_10_reports_are_core_reports_with_the_summary_text_unchanged() -> None:
+    assert CheckReport is core_checking.CheckReport and Anomaly is core_checking.Anomaly
+    assert CHECKER_SPEC.kinds == ANOMALY_KINDS
+    checked = {"requests": 8, "notifications": 18, "effects": 10, "acquisitions": 8}
+    clean = CheckReport(CHECKER_SPEC, (), checked)
+    assert clean.summary() == ("checked 8 requests, 18 notifications, 10 effects, "
+                               "8 rate-limit acquisitions: no anomaly")
+    found = (Anomaly("suppressed_without_reason", "n2", "log at 3.000"),
+             Anomaly("lost", "n9", "email to a@example.com: ended queued at 1.000"),
+             Anomaly("lost", "n1", "email to b@example.com: ended queued at 2.000"))
+    assert CheckReport(CHECKER_SPEC, found, checked).summary(limit=2).splitlines() == [
+        "checked 8 requests, 18 notifications, 10 effects, 8 rate-limit acquisitions: "
+        "3 anomalies",
+        "  lost                      2",
+        "  suppressed_without_reason 1",
+        "  - lost n1: email to b@example.com: ended queued at 2.000",
+        "  - lost n9: email to a@example.com: ended queued at 1.000",
+        "  ... (1 more)",
+    ]
 
 
 # ── the checker against deliberately broken components (dependency injection) ─────────────

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from reference.blocks.idempotency import IdempotencyStore
 from reference.core.clock import FakeClock, SystemClock
-from reference.core.errors import InvalidArgument
-from reference.notification.crashes import CrashPlan, CrashPoint
-from reference.notification.dedupe import IdempotencyStore
-from reference.notification.model import Category, Channel, NotificationRequest, Status
+from reference.core.errors import InvalidArgument, NotFound
+from reference.core.faults import CrashPlan
+from reference.notification.model import Category, Channel, CrashPoint, NotificationRequest, Status
 from reference.notification.providers import NO_FAILURES, PROVIDER_CHAINS, FailureModel
 from reference.notification.retry import RetryPolicy
 from reference.notification.settings import Preferences, QuietHours
@@ -220,11 +220,12 @@ def test_a_channel_without_workers_makes_the_monitor_advise_adding_one(
 # ── the bootstrap's own contract ─────────────────────────────────────────────────────────
 
 
-def test_running_needs_a_fake_clock() -> None:
+def test_the_system_needs_a_fake_clock_for_its_simulator_to_move() -> None:
     with connect("memory", clock=SystemClock()) as store:
-        system = NotificationSystem.create(store, seed=1)
         with pytest.raises(InvalidArgument, match="FakeClock"):
-            system.run_until_idle()
+            NotificationSystem.create(store, seed=1)
+        with pytest.raises(NotFound):  # refused before any consumer group was created
+            store.queue.statistics("notify.sms", "workers")
 
 
 def test_bad_arguments_are_rejected_before_anything_is_written(store: Store) -> None:
@@ -324,3 +325,64 @@ def test_a_pin_is_first_come_and_only_its_own_request_may_lift_it(store: Store) 
     assert seen.pin("k", 6.0, provider="apns", token="m3#1") is None
     done = seen.get("k", 7.0)
     assert done is not None and (done.done_at, done.done_by) == (5.0, "n1")
+
+
+# ── rounds are timers on the lab's simulator ─────────────────────────────────────────────
+
+
+def test_a_round_is_a_timer_and_each_workers_poll_is_a_timer_of_its_own(store: Store) -> None:
+    system = make_system(store, pool_sizes={Channel.SMS: 3})
+    workers = sum(len(pool) for pool in system.delivery.pools.values())
+    assert workers == 6
+    before = system.sim.statistics().events_run
+    system.step()
+    assert system.sim.statistics().events_run - before == 1 + workers + 1  # round, polls, end
+
+
+def test_an_idle_system_leaves_nothing_on_the_simulator(store: Store, clock: FakeClock) -> None:
+    system = make_system(store)
+    system.register_user("ada", phone="+14155550100")
+    system.client().send(request("evt-1", "ada", Channel.SMS))
+    assert system.run_until_idle() > 0
+    assert system.sim.pending == 0 and system.pending().idle
+    later = clock.now() + 3600.0
+    assert system.run_until(later) == 1  # woken once, found nothing, went back to sleep
+    assert clock.now() == later and system.sim.pending == 0
+
+
+def test_a_request_made_while_a_round_waits_hours_ahead_is_handled_now(
+    store: Store, clock: FakeClock,
+) -> None:
+    system = make_system(store)
+    night = Preferences(time_zone="UTC", quiet_hours=QuietHours(
+        datetime.fromtimestamp(clock.now() - 60, UTC).time(),
+        datetime.fromtimestamp(clock.now() + 8 * 3600, UTC).time()))
+    system.register_user("ada", phone="+14155550100", preferences=night)
+    system.register_user("bob", phone="+14155550101")
+    client = system.client()
+    [deferred] = client.send(request("evt-1", "ada", Channel.SMS)).entries
+    system.step()  # ada's job waits in the deferred queue: the next round is hours away
+    assert system.sim.pending == 1  # the next round, at the end of ada's quiet hours
+    assert system.sim.next_due_at is not None and system.sim.next_due_at > clock.now() + 7 * 3600
+    [entry] = client.send(request("evt-2", "bob", Channel.SMS)).entries
+    system.run_until(clock.now() + 5.0)
+    assert system.log.status(entry.notification_id) in (S.SENT, S.DELIVERED)
+    assert system.log.status(deferred.notification_id) is S.DEFERRED
+
+
+def test_one_simulator_runs_a_scenarios_events_and_the_systems_rounds() -> None:
+    from reference.notification.scenario import ScenarioConfig, build_system, run_scenario
+
+    systems: list[NotificationSystem] = []
+
+    def build(store: Store, config: ScenarioConfig, seed: int) -> NotificationSystem:
+        systems.append(build_system(store, config, seed))
+        return systems[-1]
+
+    config = ScenarioConfig.stormy().scaled(users=8, events=20)
+    result = run_scenario(config, seed=4, build=build)
+    [system] = systems
+    workers = sum(len(pool) for pool in system.delivery.pools.values())
+    actions = len(result.requests) + len(result.settings_changes) + len(result.queue_duplicates)
+    assert system.sim.pending == 0
+    assert system.sim.statistics().events_run == result.steps * (workers + 2) + actions

@@ -11,12 +11,13 @@ import pytest
 
 from reference.core.clock import FakeClock
 from reference.core.errors import InvalidArgument
-from reference.notification.crashes import CrashPlan, CrashPoint
+from reference.core.faults import CrashPlan
 from reference.notification.delivery import DeliveryService
 from reference.notification.model import (
     WORKER_GROUP,
     Category,
     Channel,
+    CrashPoint,
     Job,
     Status,
     queue_name,
@@ -155,7 +156,7 @@ def test_a_crash_after_the_claim_before_the_send_still_sends_once(
 def test_a_crash_stops_the_rest_of_the_batch_which_comes_back_later(
     store: Store, clock: FakeClock, log: NotificationLog
 ) -> None:
-    plan = CrashPlan().crash(CrashPoint.AFTER_SEND, notification_id="n2")
+    plan = CrashPlan().crash(CrashPoint.AFTER_SEND, item="n2")
     service = make_service(store, clock, log, crash_plan=plan)
     for i in range(1, 5):
         service.submit(make_job(i))
@@ -437,7 +438,7 @@ def test_a_worker_rejects_bad_settings(clock: FakeClock, log: NotificationLog) -
 
 
 def test_crash_plan_counts_per_notification_when_asked() -> None:
-    plan = CrashPlan().crash(CrashPoint.BEFORE_ACK, nth=2, notification_id="n7")
+    plan = CrashPlan().crash(CrashPoint.BEFORE_ACK, nth=2, item="n7")
     hits = [plan.should_crash(CrashPoint.BEFORE_ACK, nid) for nid in ["n7", "n1", "n7", "n7"]]
     assert hits == [False, False, True, False]
     with pytest.raises(InvalidArgument, match="nth"):
