@@ -51,7 +51,8 @@ __all__ = [
 
 _ATTEMPT_OUTCOMES = frozenset({Status.SENT, Status.FAILED, Status.DEAD_LETTERED})
 START_S = 1_767_225_600.0  # 2026-01-01T00:00:00Z, outside everybody's quiet hours by default
-SAMPLE_AFTER_S = 0.5  # a burst experiment samples this long after a second's traffic
+SAMPLE_AFTER_S = 0.5  # a burst experiment samples this long after a second's traffic,
+# once that second's round has handled it
 
 
 def percentile(values: tuple[float, ...] | list[float], p: float) -> float:
@@ -175,14 +176,15 @@ class BurstResult:
     """Outcome of :func:`burst_experiment`: the channel's queue sampled over time."""
 
     workers: int
+    started_at: float
     samples: tuple[QueueSample, ...]
     first_advice_at: float | None  # seconds after the start; None if the monitor never fired
     first_advice: Advice | None
     drained_at: float | None  # seconds after the start when the queue was empty again
 
     def times_s(self) -> list[float]:
-        start = self.samples[0].at if self.samples else 0.0
-        return [s.at - start for s in self.samples]
+        """When each sample was taken, in seconds after the start."""
+        return [s.at - self.started_at for s in self.samples]
 
 
 def burst_experiment(
@@ -252,7 +254,8 @@ def burst_experiment(
         if sample.at - start > 10 and sample.depth == 0:
             drained_at = sample.at - start
             break
-    return BurstResult(workers=pool, samples=tuple(samples), first_advice_at=advice_at,
+    return BurstResult(workers=pool, started_at=start, samples=tuple(samples),
+                       first_advice_at=advice_at,
                        first_advice=advice, drained_at=drained_at)
 
 

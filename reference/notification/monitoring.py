@@ -93,6 +93,11 @@ class MonitorStatistics:
     advice_given: int
 
 
+def _seconds(value: float) -> str:
+    """Seconds to a tenth, without a trailing ``.0``: ``60.5``, ``120``."""
+    return f"{value:.1f}".removesuffix(".0")
+
+
 class QueueMonitor:
     """Sample channel queues over time and advise on pool sizes.
 
@@ -186,8 +191,8 @@ class QueueMonitor:
             latest = history[-1]
             why = []
             if latest.oldest_age_s > self.max_age_s:
-                why.append(f"oldest message {latest.oldest_age_s:.0f} s old "
-                           f"(> {self.max_age_s:.0f} s)")
+                why.append(f"oldest message {_seconds(latest.oldest_age_s)} s old "
+                           f"(> {_seconds(self.max_age_s)} s)")
             recent = history[-(self.growth_samples + 1):]
             if len(recent) == self.growth_samples + 1 and all(
                 b.depth > a.depth for a, b in itertools.pairwise(recent)
