@@ -30,8 +30,9 @@ anomaly                   the promise broken
                           ``no_contact`` only without an address, ``rate_limited`` only
                           when ``limit`` grants already lie in the window
 ``suppressed_but_sent``   a notification the API suppressed at intake produces no effect
-``illegal_transition``    each notification's log starts ``accepted``, then says what the
-                          API's receipt said, and takes only the state machine's steps
+``illegal_transition``    each notification's log is in time order, starts ``accepted``,
+                          then says what the API's receipt said, and takes only the
+                          state machine's steps
 ``dead_letter_unalerted`` every dead letter raises an alert for a developer
 ========================= ============================================================
 
@@ -487,7 +488,9 @@ def _transitions(accepted: dict[str, _Accepted],
             problem = f"the receipt said {expected.value}, the log says {said}"
         else:
             problem = next((f"{a.value} -> {b.value}" for a, b in pairwise(statuses)
-                            if b not in ALLOWED_TRANSITIONS[a]), "")
+                            if b not in ALLOWED_TRANSITIONS[a]), "") or next(
+                (f"{b.status.value} at {b.at!r} is logged after {a.status.value} at {a.at!r}"
+                 for a, b in pairwise(changes) if b.at < a.at), "")
         if problem:
             found.append(Anomaly("illegal_transition", nid, problem))
     return found

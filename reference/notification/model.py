@@ -157,6 +157,7 @@ class Job:
     attempt: int = 1  # 1 on the first try; the retry path re-schedules with attempt + 1
     provider_index: int = 0  # position in the channel's ordered provider fallback list
     ambiguous: bool = False  # an attempt on this provider timed out: it may have delivered
+    first_attempt_at: float | None = None  # when this budget's first attempt was made
 
     @property
     def dedupe_key(self) -> str:
@@ -174,7 +175,7 @@ class Job:
         >>> job = Job("n1", "e1", "u1", Channel.SMS, "+1555", "", "code 1234",
         ...           Category.SECURITY, True, accepted_at=0.0)
         >>> job.to_json()
-        '["job/1","n1","e1","u1","sms","+1555","","code 1234","security",true,0.0,"",1,0,false]'
+        '["job/2","n1","e1","u1","sms","+1555","","code 1234","security",true,0.0,"",1,0,false,null]'
         >>> Job.from_json(job.to_json()) == job
         True
         """
@@ -182,6 +183,7 @@ class Job:
             JOB_FORMAT, self.notification_id, self.event_id, self.user_id, self.channel.value,
             self.address, self.title, self.body, self.category.value, self.critical,
             self.accepted_at, self.template, self.attempt, self.provider_index, self.ambiguous,
+            self.first_attempt_at,
         ])
 
     @classmethod
@@ -193,20 +195,21 @@ class Job:
             if not isinstance(raw, list) or not raw or raw[0] != JOB_FORMAT:
                 raise ValueError(f"not a {JOB_FORMAT!r} array")
             (_, notification_id, event_id, user_id, channel, address, title, body, category,
-             critical, accepted_at, template, attempt, provider_index, ambiguous) = raw
+             critical, accepted_at, template, attempt, provider_index, ambiguous,
+             first_attempt_at) = raw
             return cls(
                 str(notification_id), str(event_id), str(user_id),
                 _member(Channel, _CHANNELS, channel), str(address), str(title), str(body),
                 _member(Category, _CATEGORIES, category), bool(critical),
                 float(accepted_at), str(template), int(attempt), int(provider_index),
-                bool(ambiguous),
+                bool(ambiguous), None if first_attempt_at is None else float(first_attempt_at),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidArgument(f"job body is not a valid Job: {exc}") from exc
 
 
 #: The tag that opens every queued job body (see :meth:`Job.to_json`).
-JOB_FORMAT = "job/1"
+JOB_FORMAT = "job/2"
 
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 _DECODE = json.JSONDecoder().decode

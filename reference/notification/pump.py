@@ -195,7 +195,7 @@ class RetryPump:
                 self._dropped += 1
                 continue
             if records is not None:
-                records.save(job, item, waiting_in="queue", due_at=at)
+                records.save(job, item, waiting_in="queue", due_at=at, moved_from="retry")
             d.queue.publish(queue_name(job.channel), item)
             d.recorder.record(StatusChange.for_job(job, Status.QUEUED, at))
             moved += 1

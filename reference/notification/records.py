@@ -16,15 +16,24 @@ anywhere in the pipeline and publishes the stored job again:
   ``stall_after_s`` past its due time it is lost;
 * waiting on its channel queue: it may just be behind a backlog, so it counts as lost only
   when every message the queue still holds (waiting or handed to a worker) was published
-  after it. A slow queue is never mistaken for a lost message, so the sweep does not pile
-  copies onto a backlog.
+  after it. Its record is saved just *before* it is published (so a crash in between leaves
+  a record, never a job without one); the publish follows within ``PUBLISH_GRACE_S`` (the
+  API's next ids, a real clock's microseconds), so the sweep compares the oldest message
+  still held with the save time plus that grace. A slow queue is never mistaken for a lost
+  message, so the sweep does not pile copies onto a backlog.
 
 A job published twice is harmless: the worker's dedupe (event id → idempotency key) lets at
 most one copy take effect. That is why recovery may be eager and simple.
 
 Layout on the store: one hash per notification, ``notification:{<id>}`` (the job as queued,
-where it waits, its deadline; after settling its status, reason and time), and per channel a
-sorted set of open notifications scored by deadline, ``open-notifications:{<channel>}``.
+where it waits, its deadline; after settling its status, reason and time), and per channel
+and waiting place a sorted set of open notifications scored by deadline,
+``open-notifications:{<channel>}:<queue|retry|deferred>``. Keeping them apart is what makes a
+sweep cost O(due rows), however many jobs wait: a delayed job past its deadline is lost, so
+each one read is published again (or found settled and closed); and of the jobs on a channel
+queue only those saved before the oldest message the queue still holds can be lost, which one
+range query by deadline selects, so a backlog's jobs are never even read. A job that moves
+(retry queue → channel queue, say) is indexed again under its new place in the same save.
 A notification costs four commands on the happy path: HSET + ZADD when queued, ZREM + HSET
 when it settles. The full status history stays in the
 :class:`~reference.notification.tracking.NotificationLog` (event tracking), which this class
@@ -57,6 +66,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -75,6 +85,7 @@ from reference.notification.model import (
 from reference.storage.ports import KeyValue, Timeline, WorkQueue
 
 __all__ = [
+    "PUBLISH_GRACE_S",
     "SETTLED",
     "STALL_AFTER_S",
     "WAITING_IN",
@@ -92,6 +103,10 @@ SETTLED: Final = frozenset({Status.SENT, Status.SUPPRESSED, Status.DEAD_LETTERED
 
 #: Where an open job waits: its channel queue, the retry queue or the quiet-hours queue.
 WAITING_IN: Final = ("queue", "retry", "deferred")
+
+#: A job saved for its channel queue is published within this long of its save (the API may
+#: issue other ids in between; a real clock moves on between two commands).
+PUBLISH_GRACE_S: Final = 1.0
 
 _RECOVERED = "recovered: no progress by its deadline, published again from the notification DB"
 
@@ -126,11 +141,11 @@ def record_key(notification_id: str) -> str:
     return f"notification:{{{notification_id}}}"
 
 
-def open_key(channel: Channel) -> str:
-    return f"open-notifications:{{{channel.value}}}"
+def open_key(channel: Channel, waiting_in: str) -> str:
+    return f"open-notifications:{{{channel.value}}}:{waiting_in}"
 
 
-_OPEN_KEYS: Final = tuple((channel, open_key(channel)) for channel in Channel)
+_OPEN_KEYS: Final = tuple(open_key(channel, where) for channel in Channel for where in WAITING_IN)
 
 
 class NotificationRecords:
@@ -168,16 +183,19 @@ class NotificationRecords:
 
     # ── writes ───────────────────────────────────────────────────────────────────────────
     def save(self, job: Job, body: str, *, waiting_in: str, due_at: float,
-             reopen: bool = False) -> None:
+             moved_from: str | None = None, reopen: bool = False) -> None:
         """Keep ``job`` (serialised as ``body``) before it is handed to a queue.
 
         ``waiting_in`` says which ("queue", "retry", "deferred"); ``due_at`` is when it is
         due there (now, for the channel queue). Its deadline is ``due_at + stall_after_s``.
-        A settled record stays settled (a late copy from another worker is closed by the
-        sweep, never sent again) unless ``reopen``: an operator's replay of a dead letter.
+        ``moved_from`` names where the job waited until now (None for a new job), so its
+        old index entry goes. A settled record stays settled (a late copy from another
+        worker is closed by the sweep, never sent again) unless ``reopen``: an operator's
+        replay of a dead letter.
         """
-        if waiting_in not in WAITING_IN:
-            raise InvalidArgument.bad_value("waiting_in", waiting_in, f"one of {WAITING_IN}")
+        for name, where in (("waiting_in", waiting_in), ("moved_from", moved_from)):
+            if where not in WAITING_IN and (name == "waiting_in" or where is not None):
+                raise InvalidArgument.bad_value(name, where, f"one of {WAITING_IN}")
         check_time("due_at", due_at)
         deadline = due_at + self.stall_after_s
         fields = {"job": body, "waiting_in": waiting_in, "saved_at": repr(float(due_at)),
@@ -185,7 +203,9 @@ class NotificationRecords:
         if reopen:
             fields |= {"settled": "", "reason": "", "settled_at": ""}
         self._kv.hset(record_key(job.notification_id), fields)
-        self._timeline.add(open_key(job.channel), {job.notification_id: deadline})
+        self._timeline.add(open_key(job.channel, waiting_in), {job.notification_id: deadline})
+        if moved_from is not None and moved_from != waiting_in:
+            self._timeline.remove(open_key(job.channel, moved_from), job.notification_id)
         self._saved += 1
 
     def record(self, change: StatusChange) -> None:
@@ -209,54 +229,91 @@ class NotificationRecords:
         self._close(job.notification_id, job.channel)
 
     def _close(self, notification_id: str, channel: Channel) -> None:
-        if self._timeline.remove(open_key(channel), notification_id):
-            self._settled += 1
+        """Drop the index entry: from the channel queue's set first (where a job settles on
+        the happy path, one ZREM), else from the delayed queues' sets."""
+        for where in WAITING_IN:
+            if self._timeline.remove(open_key(channel, where), notification_id):
+                self._settled += 1
+                return
 
     # ── the recovery sweep ───────────────────────────────────────────────────────────────
     def recover(self, queue: WorkQueue, *, now: float,
                 opted_out: Callable[[Job], str | None] | None = None) -> tuple[Job, ...]:
         """Publish again every open job past its deadline that is nowhere in the pipeline.
 
-        Returns the jobs published (each logged ``queued`` with the reason). A job of a
-        channel queue that still holds a message published no later than it was is left
-        alone: it may be behind that backlog (see the module notes). A job lost on its way
-        out of the quiet-hours queue is released as the API would release it: ``opted_out``
-        (the API's :meth:`~reference.notification.api.NotificationAPI.opted_out_since`) is
-        asked first, and a job whose user opted out meanwhile is suppressed with its reason.
+        Returns the jobs published (each logged ``queued`` with the reason). Of the jobs on
+        a channel queue only those saved (plus ``PUBLISH_GRACE_S``) before the oldest
+        message the queue still holds are looked at: the others may be behind that backlog
+        (see the module notes). A job lost on its way out of the quiet-hours queue is
+        released as the API would release it: ``opted_out`` (the API's
+        :meth:`~reference.notification.api.NotificationAPI.opted_out_since`) is asked first,
+        and a job whose user opted out meanwhile is suppressed with its reason.
+
+        Notes
+        -----
+        O(due rows): one range query per (channel, waiting place) and one statistics read
+        per channel queue that has overdue jobs; every row read is published again, closed
+        or re-indexed, so no row is read twice for one deadline.
         """
         check_time("now", now)
-        recovered = []
-        for channel, key in _OPEN_KEYS:
-            overdue = self._timeline.range_by_score(key, float("-inf"), now)
-            if not overdue:
-                continue
-            qname = queue_name(channel)
-            stats = queue.statistics(qname, WORKER_GROUP)
-            oldest_pending = now - stats.oldest_age_s if stats.lag else float("inf")
-            for notification_id, _ in overdue:
-                record = self._read(notification_id)
-                if record is None or record.job is None or record.settled:
-                    self._close(notification_id, channel)  # nothing to resend
-                    continue
-                assert record.saved_at is not None
-                if record.waiting_in == "queue" and oldest_pending <= record.saved_at:
-                    continue  # possibly still in the queue, behind older messages
-                why = None if opted_out is None or record.waiting_in != "deferred" else (
-                    opted_out(record.job))
-                if why is not None:  # settles the record
-                    self.record(StatusChange.for_job(record.job, Status.SUPPRESSED, now, why))
-                    continue
-                body = record.job.to_json()
-                self.save(record.job, body, waiting_in="queue", due_at=now)
-                queue.publish(qname, body)
-                self._log.record(StatusChange.for_job(record.job, Status.QUEUED, now, _RECOVERED))
-                recovered.append(record.job)
+        recovered: list[Job] = []
+        for channel in Channel:
+            for where in WAITING_IN:
+                key = open_key(channel, where)
+                limit = math.inf if where != "queue" else self._queue_limit(queue, channel,
+                                                                            key, now)
+                overdue = self._timeline.range_by_score(key, -math.inf, min(now, limit))
+                for notification_id, _ in overdue:
+                    job = self._recover_row(notification_id, channel, where, limit,
+                                            opted_out, now)
+                    if job is not None:
+                        queue.publish(queue_name(channel), job.to_json())
+                        recovered.append(job)
         self._recovered += len(recovered)
         return tuple(recovered)
 
+    def _queue_limit(self, queue: WorkQueue, channel: Channel, key: str, now: float) -> float:
+        """A job on ``channel``'s queue can be lost only if its deadline is below this: it was
+        saved (and so published) before the oldest message the queue still holds."""
+        first = self._timeline.range_by_rank(key, 0, 0)
+        if not first or first[0][1] > now:
+            return -math.inf  # nothing overdue: the queue is not even asked
+        stats = queue.statistics(queue_name(channel), WORKER_GROUP)
+        if not stats.lag:
+            return math.inf  # the queue holds nothing: every overdue job of it was lost
+        oldest_published = now - stats.oldest_age_s
+        return oldest_published - PUBLISH_GRACE_S + self.stall_after_s
+
+    def _recover_row(self, notification_id: str, channel: Channel, where: str, limit: float,
+                     opted_out: Callable[[Job], str | None] | None,
+                     now: float) -> Job | None:
+        """One overdue row of ``where``'s index: the job to publish again, or None (closed,
+        re-indexed, or possibly still on its queue)."""
+        record = self._read(notification_id)
+        if record is None or record.job is None or record.settled:
+            self._timeline.remove(open_key(channel, where), notification_id)
+            self._settled += 1  # nothing to resend
+            return None
+        assert record.deadline is not None and record.saved_at is not None
+        if record.waiting_in != where:  # a move that died between its writes: index it again
+            self._timeline.add(open_key(channel, record.waiting_in),
+                               {notification_id: record.deadline})
+            self._timeline.remove(open_key(channel, where), notification_id)
+            return None
+        if record.deadline >= limit:
+            return None  # saved no earlier than the oldest message held: maybe behind it
+        why = None if opted_out is None or where != "deferred" else opted_out(record.job)
+        if why is not None:  # settles the record
+            self.record(StatusChange.for_job(record.job, Status.SUPPRESSED, now, why))
+            return None
+        self.save(record.job, record.job.to_json(), waiting_in="queue", due_at=now,
+                  moved_from=where)
+        self._log.record(StatusChange.for_job(record.job, Status.QUEUED, now, _RECOVERED))
+        return record.job
+
     def next_deadline(self) -> float | None:
         """The earliest deadline of an open record (None if none is open)."""
-        firsts = [first[0][1] for _, key in _OPEN_KEYS
+        firsts = [first[0][1] for key in _OPEN_KEYS
                   if (first := self._timeline.range_by_rank(key, 0, 0))]
         return min(firsts) if firsts else None
 
@@ -286,7 +343,7 @@ class NotificationRecords:
 
     def open_count(self) -> int:
         """How many notifications are open (saved, not settled)."""
-        return sum(self._timeline.size(key) for _, key in _OPEN_KEYS)
+        return sum(self._timeline.size(key) for key in _OPEN_KEYS)
 
     def statistics(self) -> RecordsStatistics:
         return RecordsStatistics(saved=self._saved, settled=self._settled,

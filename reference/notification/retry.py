@@ -11,6 +11,8 @@ transient (timeout, 5xx, 429)    ``RETRY`` at now + backoff (>= the provider's
 transient, N times in a row on   ``FALLBACK`` to the next provider of the channel's
 this provider (not a timeout)    ordered chain, right away (Apprise's priority tiers)
 transient, out of attempts       ``DEAD_LETTER``: park it, **alert a developer**
+transient, but the wait would    ``FALLBACK`` if the chain has a next provider (and no
+pass the time budget             timeout made the job ambiguous), else ``DEAD_LETTER``
 permanent: bad token / address   ``STOP``: retrying cannot help; the worker removes the
                                  device token from the contact store and suppresses it
 permanent: anything else         ``DEAD_LETTER`` (e.g. payload too large: our bug)
@@ -21,6 +23,14 @@ wait ``uniform(0, min(cap_s, base_s * 2**(k - 1)))``. Jitter spreads the retries
 that failed together, so they do not return together and fail again. The default policy makes
 8 attempts (Knock's preset) whose worst-case total wait is 15+30+60+120+240+480+600 = 1545 s,
 inside the 30-minute budget; :meth:`RetryPolicy.worst_case_total_s` checks it.
+
+**Attempts and time are both bounds.** A provider that answers 429 may ask for a longer wait
+(``retry_after_s``) than the backoff; the wait is never shorter than that, so a few such
+answers could keep a sign-in code retrying for hours. So the budget is counted from the
+job's first attempt (``Job.first_attempt_at``, stamped by the worker): a retry whose wait
+would end past ``first_attempt_at + budget_s`` is not scheduled; the job falls back to the
+next provider right away, or, with none left (or while ambiguous), is dead-lettered with a
+reason that says so.
 
 Fallback is counted from the job alone (it carries ``attempt`` and ``provider_index``):
 provider ``p`` of the chain owns attempts ``p*N + 1 .. (p+1)*N`` (N = ``fallback_after``);
@@ -112,7 +122,8 @@ class RetryPolicy:
     fallback_after : int
         Consecutive transient failures on one provider before trying the next one.
     budget_s : float
-        The total wait the schedule must fit in (checked at construction).
+        The time from a job's first attempt after which no retry is scheduled; the
+        backoff schedule alone must fit in it (checked at construction).
     """
 
     max_attempts: int = RETRY_MAX_ATTEMPTS
@@ -243,16 +254,24 @@ def decide(
         raise InvalidArgument.bad_value("result.outcome", result.outcome,
                                         "'accepted', 'transient' or 'permanent'")
     timed_out = result.code == "timeout" or job.ambiguous
+    ambiguous = " (ambiguous: may have been delivered)" if timed_out else ""
     if attempt >= policy.max_attempts:
-        ambiguous = " (ambiguous: may have been delivered)" if timed_out else ""
         return RetryDecision(Action.DEAD_LETTER, None, attempt, index,
                              f"{what}: out of attempts ({policy.max_attempts}){ambiguous}")
+    can_fall_back = index + 1 < providers and not timed_out
     on_this_provider = attempt - index * policy.fallback_after
-    if (on_this_provider >= policy.fallback_after and index + 1 < providers
-            and not timed_out):
+    if on_this_provider >= policy.fallback_after and can_fall_back:
         return RetryDecision(Action.FALLBACK, float(now), attempt + 1, index + 1,
                              f"{what}: {on_this_provider} failures in a row, falling back")
     wait = max(backoff_s(attempt, policy, rng), result.retry_after_s)
+    started = now if job.first_attempt_at is None else job.first_attempt_at
+    if now + wait > started + policy.budget_s:
+        over = (f"{what}: a wait of {wait:.3f} s would pass the retry budget "
+                f"({policy.budget_s:g} s from the first attempt)")
+        if can_fall_back:
+            return RetryDecision(Action.FALLBACK, float(now), attempt + 1, index + 1,
+                                 f"{over}, falling back")
+        return RetryDecision(Action.DEAD_LETTER, None, attempt, index, f"{over}{ambiguous}")
     return RetryDecision(Action.RETRY, now + wait, attempt + 1, index,
                          f"{what}: retry in {wait:.3f} s")
 

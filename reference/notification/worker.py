@@ -241,27 +241,33 @@ class Worker:
         return PollResult(len(deliveries), sent, False, busy)
 
     def _record_receipts(self, at: float) -> None:
-        dedupe = self._deps.dedupe
-        settled: dict[str, tuple[bool, str | None]] = {}  # (done?, by whom), read once per key
+        """Log DELIVERED for every receipt due whose send is recorded (its key done).
 
-        def settlement(key: str) -> tuple[bool, str | None]:
-            found = settled.get(key)
-            if found is None:
-                found = settled[key] = dedupe.settlement(key, at)
-            return found
+        A receipt is logged at the provider's delivery time, but never before the send it
+        reports was recorded: after a crash between send and record, the provider may
+        deliver long before a redelivered copy records ``sent`` (the log stays in time
+        order)."""
+        dedupe = self._deps.dedupe
+        settled: dict[str, IdempotencyRecord | None] = {}  # read once per key
+
+        def settlement(key: str) -> IdempotencyRecord | None:
+            if key not in settled:
+                settled[key] = dedupe.get(key, at)
+            return settled[key]
 
         def ready(receipt: DeliveryReceipt) -> bool:  # its SENT is in the log
-            return settlement(receipt.idempotency_key)[0]
+            record = settlement(receipt.idempotency_key)
+            return record is not None and record.done_at is not None
 
         for provider in self._providers:
             for receipt in provider.collect_receipts(at, ready=ready):
-                by = settlement(receipt.idempotency_key)[1]
-                if by is not None and by != receipt.job.notification_id:
+                record = settlement(receipt.idempotency_key)
+                assert record is not None and record.done_at is not None
+                if record.done_by not in (None, receipt.job.notification_id):
                     continue  # another notification settled the key: this copy was suppressed
-                self._deps.recorder.record(
-                    StatusChange.for_job(receipt.job, Status.DELIVERED, receipt.delivered_at,
-                                  f"receipt from {receipt.provider}")
-                )
+                self._deps.recorder.record(StatusChange.for_job(
+                    receipt.job, Status.DELIVERED, max(receipt.delivered_at, record.done_at),
+                    f"receipt from {receipt.provider}"))
                 self._count("receipts")
 
     def _handle(self, message_id: str, body: str, at: float,
@@ -282,7 +288,8 @@ class Worker:
             # a fresh budget on the provider that last had it (its idempotency key may hold
             # an ambiguous earlier delivery; another provider would send a second copy)
             fresh = job.provider_index * d.policy.fallback_after + 1
-            job = dataclasses.replace(job, attempt=min(fresh, d.policy.max_attempts))
+            job = dataclasses.replace(job, attempt=min(fresh, d.policy.max_attempts),
+                                      first_attempt_at=None)
         key = job.dedupe_key
         settled, first = d.dedupe.check_and_claim(key, at)  # claimed unless done already
         duplicate = settled_by_another(settled, job)  # (also while a replay reopened it)
@@ -323,6 +330,8 @@ class Worker:
             self._count("raced")
             self._finish(message_id, job, ack=True, replayed=replayed)
             return False, 0.0
+        if job.first_attempt_at is None:  # the retry budget's time starts with this attempt
+            job = dataclasses.replace(job, first_attempt_at=at)
         result = provider.send(job, idempotency_key=key, now=at)
         self._maybe_crash(CrashPoint.AFTER_SEND, job)
         if result.code == "timeout":
@@ -370,7 +379,7 @@ class Worker:
         d = self._deps
         body = job.to_json()
         if (records := d.records) is not None:
-            records.save(job, body, waiting_in="retry", due_at=due_at)
+            records.save(job, body, waiting_in="retry", due_at=due_at, moved_from="queue")
         d.retry_queue.schedule(body, due_at=due_at)
 
     def _route(self, job: Job, settled: IdempotencyRecord | None) -> Job:

@@ -57,13 +57,14 @@ def reference_from_json(text: str) -> Job:
     """``Job.from_json`` written plainly: ``JSONDecoder().decode``, the enums' own lookups."""
     try:
         raw = json.JSONDecoder().decode(text)
-        if not isinstance(raw, list) or not raw or raw[0] != "job/1":
-            raise ValueError("not a 'job/1' array")
+        if not isinstance(raw, list) or not raw or raw[0] != "job/2":
+            raise ValueError("not a 'job/2' array")
         (_, nid, event, user, channel, address, title, body, category, critical, accepted,
-         template, attempt, provider, ambiguous) = raw
+         template, attempt, provider, ambiguous, first_attempt) = raw
         return Job(str(nid), str(event), str(user), Channel(channel), str(address), str(title),
                    str(body), Category(category), bool(critical), float(accepted),
-                   str(template), int(attempt), int(provider), bool(ambiguous))
+                   str(template), int(attempt), int(provider), bool(ambiguous),
+                   None if first_attempt is None else float(first_attempt))
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidArgument(f"job body is not a valid Job: {exc}") from exc
 
@@ -82,7 +83,7 @@ BODY = JOB.to_json()
 
 @pytest.mark.parametrize("text", [
     BODY, f" {BODY}", f"{BODY}\n", f"\t{BODY} \r\n", f"{BODY} x", f"{BODY}{BODY}", BODY[:-1],
-    f"x{BODY}", "", " ", "[]", '["job/1"]', BODY.replace('"sms"', '"fax"'),
+    f"x{BODY}", "", " ", "[]", '["job/2"]', BODY.replace('"sms"', '"fax"'),
     BODY.replace('"security"', '"gossip"'), BODY.replace('"sms"', "7"),
     BODY.replace('"sms"', '["sms"]'), BODY.replace('"security"', "null"),
     BODY.replace('"sms"', '"SMS"'), BODY.replace("12.5", '"soon"'),

@@ -40,6 +40,7 @@ jobs = st.builds(
     attempt=st.integers(1, 20),
     provider_index=st.integers(0, 5),
     ambiguous=st.booleans(),
+    first_attempt_at=st.none() | st.floats(0.0, 2e9),
 )
 
 
@@ -52,12 +53,14 @@ def test_a_job_survives_the_queue_encoding_whatever_its_text(job: Job) -> None:
 
 
 @pytest.mark.parametrize("body", [
-    "", "not json", "null", "[]", "{}", '"job/1"', '["job/0"]', '["job/1", "n1"]',
-    '["job/1","n","e","u","fax","a","t","b","security",true,0.0,"",1,0,false]',
-    '["job/1","n","e","u","sms","a","t","b","gossip",true,0.0,"",1,0,false]',
-    '["job/1","n","e","u","sms","a","t","b","security",true,"soon","",1,0,false]',
-    '["job/1","n","e","u","sms","a","t","b","security",true,0.0,"",1,0,false,"extra"]',
-    '["job/1","n","e","u","sms","a","t","b","security",true,0.0,"",1,0,false] trailing',
+    "", "not json", "null", "[]", "{}", '"job/2"', '["job/0"]', '["job/2", "n1"]',
+    '["job/1","n","e","u","sms","a","t","b","security",true,0.0,"",1,0,false]',
+    '["job/2","n","e","u","fax","a","t","b","security",true,0.0,"",1,0,false,null]',
+    '["job/2","n","e","u","sms","a","t","b","gossip",true,0.0,"",1,0,false,null]',
+    '["job/2","n","e","u","sms","a","t","b","security",true,"soon","",1,0,false,null]',
+    '["job/2","n","e","u","sms","a","t","b","security",true,0.0,"",1,0,false,"soon"]',
+    '["job/2","n","e","u","sms","a","t","b","security",true,0.0,"",1,0,false,null,"extra"]',
+    '["job/2","n","e","u","sms","a","t","b","security",true,0.0,"",1,0,false,null] trailing',
 ])
 def test_a_malformed_job_body_is_invalid(body: str) -> None:
     with pytest.raises(InvalidArgument, match="not a valid Job"):

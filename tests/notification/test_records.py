@@ -298,3 +298,95 @@ def test_on_redis_the_db_costs_four_commands_per_delivered_notification() -> Non
     sweep_reads = {name: n for name, n in extra.items() if name in ("ZRANGEBYSCORE", "ZRANGE")}
     assert {name: n for name, n in extra.items() if n and name not in sweep_reads} == {
         "HSET": 2, "ZADD": 1, "ZREM": 1}
+
+
+# ── the sweep: a slow queue is never mistaken for a lost message, and costs O(due rows) ─
+
+
+class CountingKeyValue:
+    """The KeyValue port, counting the record reads (HGETALL) a sweep makes."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+        self.reads = 0
+
+    def hgetall(self, key: str) -> dict[str, str]:
+        self.reads += 1
+        return self._inner.hgetall(key)  # type: ignore[attr-defined, no-any-return]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+def test_a_job_published_a_moment_after_its_save_is_not_taken_for_lost_at_the_queue_head(
+        store: Store, clock: FakeClock, records: NotificationRecords) -> None:
+    """The record is saved just before the publish; the API's next ids (or a real clock)
+    let a little time pass in between, so the job at the head of the queue was published
+    after its save. It is still in the queue: nothing may be published again."""
+    for n in range(3):
+        job = sms_job(n, clock.now())
+        queue_once(records, job, clock.now())
+        clock.advance(0.4)
+        store.queue.publish(SMS, job.to_json())
+    clock.advance(STALL_S * 3)
+    assert records.recover(store.queue, now=clock.now()) == ()
+    assert len(bodies(store)) == 3 and records.open_count() == 3
+
+
+def test_a_backlog_waiting_past_its_deadlines_is_neither_republished_nor_read_again(
+        store: Store, clock: FakeClock) -> None:
+    counting = CountingKeyValue(store.kv)
+    store.queue.create_group(SMS, WORKER_GROUP)
+    records = NotificationRecords(counting, store.timeline, NotificationLog(),  # type: ignore[arg-type]
+                                  stall_after_s=STALL_S)
+    jobs = [sms_job(n, clock.now()) for n in range(400)]
+    for job in jobs:
+        queue_once(records, job, clock.now())
+        store.queue.publish(SMS, job.to_json())
+    lost = sms_job(999, clock.now())
+    queue_once(records, lost, clock.now())  # saved, then the broker loses it
+    for _ in range(int(STALL_S * 4)):  # a slow worker: 2 jobs a second, swept every second
+        clock.advance(1.0)
+        for delivery in store.queue.consume(SMS, WORKER_GROUP, "w", count=2):
+            job = Job.from_json(delivery.body)
+            records.record(StatusChange.for_job(job, Status.SENT, clock.now()))
+            store.queue.ack(SMS, WORKER_GROUP, delivery.message_id)
+        recovered = records.recover(store.queue, now=clock.now())
+        assert lost.notification_id not in {j.notification_id for j in recovered} or (
+            store.queue.statistics(SMS, WORKER_GROUP).lag <= 1)  # found once the queue drained
+    assert records.statistics().recovered == 1  # the lost job, found once, nothing else
+    assert counting.reads == 1  # the backlog's rows were never read: only the lost one
+
+
+def test_a_job_that_moved_is_indexed_under_its_new_place_only(
+        store: Store, clock: FakeClock, records: NotificationRecords) -> None:
+    job = sms_job(1, clock.now())
+    queue_once(records, job, clock.now())
+    store.queue.publish(SMS, job.to_json())
+    records.save(job, job.to_json(), waiting_in="retry", due_at=clock.now() + 30,
+                 moved_from="queue")
+    assert records.open_count() == 1
+    records.record(StatusChange.for_job(job, Status.SENT, clock.now() + 31))
+    assert records.open_count() == 0 and records.next_deadline() is None
+
+
+def test_a_burst_behind_a_small_pool_is_sent_once_each_and_never_recovered(clock: FakeClock) -> None:
+    """Thousands of SMS for one worker: the last waits minutes behind the backlog, far past
+    its deadline, and more than 4,096 ids in one millisecond push the fake clock on between
+    a save and its publish. A slow queue is not a lost message: nothing is published again."""
+    start = clock.now()
+    system = NotificationSystem.create(connect("memory", clock=clock), seed=2, failures="none",
+                                       rate_limit=None, stall_after_s=STALL_S)
+    system.publish_template("otp", title="Code", body="code ${code}")
+    client = system.client()
+    for n in range(5_000):
+        system.register_user(f"u{n}", phone=f"+1415{n:07d}")
+    receipts = [receipt for first in range(0, 5_000, 500) for receipt in client.send_batch([
+        NotificationRequest(f"evt-{n}", f"u{n}", "otp", {"code": n}, channels=(Channel.SMS,))
+        for n in range(first, first + 500)])]
+    assert all(r.entries[0].status is Status.QUEUED for r in receipts)
+    system.run_until_idle()
+    stats = system.statistics()
+    assert stats.records is not None and stats.records.recovered == 0
+    assert stats.workers.sent == 5_000 and stats.workers.duplicates_suppressed == 0
+    assert clock.now() - start > 3 * STALL_S  # the backlog really outlived the deadlines

@@ -221,3 +221,46 @@ def test_alerts_sink_records_every_alert_in_order() -> None:
     assert [a.reason for a in sink.alerts] == ["first", "second"]
     with pytest.raises(InvalidArgument):
         sink.raise_alert("boom")  # type: ignore[arg-type]
+
+
+# ── time is a bound too: a retry_after longer than the budget left is not waited out ─────
+
+HOUR_THROTTLE = result("transient", "throttled", retry_after_s=3600.0)
+
+
+def test_a_wait_past_the_time_budget_falls_back_to_the_next_provider_at_once() -> None:
+    step = decide(job(attempt=1, first_attempt_at=0.0), HOUR_THROTTLE, RetryPolicy(),
+                  random.Random(0), now=10.0, providers=2)
+    assert (step.action, step.at, step.provider_index, step.attempt) == (
+        Action.FALLBACK, 10.0, 1, 2)
+    assert "would pass the retry budget (1800 s from the first attempt)" in step.reason
+
+
+def test_a_wait_past_the_time_budget_with_no_provider_left_dead_letters_with_the_reason() -> None:
+    step = decide(job(attempt=3, provider_index=1, first_attempt_at=0.0), HOUR_THROTTLE,
+                  RetryPolicy(), random.Random(0), now=400.0, providers=2)
+    assert step.action is Action.DEAD_LETTER and step.at is None
+    assert "a wait of 3600.000 s would pass the retry budget" in step.reason
+
+
+def test_an_ambiguous_job_over_budget_dead_letters_on_its_provider_and_says_so() -> None:
+    step = decide(job(attempt=2, ambiguous=True, first_attempt_at=0.0), HOUR_THROTTLE,
+                  RetryPolicy(), random.Random(0), now=5.0, providers=2)
+    assert step.action is Action.DEAD_LETTER
+    assert step.reason.endswith("(ambiguous: may have been delivered)")
+
+
+def test_a_wait_that_ends_inside_the_budget_is_still_a_retry() -> None:
+    throttled = result("transient", "throttled", retry_after_s=1000.0)
+    step = decide(job(attempt=1, first_attempt_at=0.0), throttled, RetryPolicy(),
+                  random.Random(0), now=700.0, providers=1)
+    assert step.action is Action.RETRY and step.at == 1700.0
+
+
+def test_the_budget_counts_from_the_first_attempt_not_from_acceptance() -> None:
+    """A quiet-hours job accepted at night is first tried in the morning: its budget starts
+    then (a deferral is no retry)."""
+    throttled = result("transient", "throttled", retry_after_s=1000.0)
+    step = decide(job(attempt=1, accepted_at=0.0, first_attempt_at=30_000.0), throttled,
+                  RetryPolicy(), random.Random(0), now=30_000.0, providers=1)
+    assert step.action is Action.RETRY

@@ -589,3 +589,16 @@ def test_a_log_that_skips_the_state_machine_or_contradicts_the_receipt_is_illega
 def test_the_checker_refuses_something_that_is_not_a_history() -> None:
     with pytest.raises(InvalidArgument, match=r"exercises\.check"):
         check("dedupe-claim")  # type: ignore[arg-type]
+
+
+def test_a_log_whose_times_go_backwards_is_illegal(clean: ScenarioResult) -> None:
+    delivered = next(c for c in clean.changes if c.status is S.DELIVERED)
+    nid = delivered.notification_id
+    trail = history(clean, nid)
+    sent = next(c for c in trail if c.status is S.SENT)
+    early = replace(delivered, at=sent.at - 5.0)
+    backwards = replace(clean, changes=tuple(early if c == delivered else c
+                                             for c in clean.changes))
+    report = check(backwards)
+    assert kinds(backwards) == {"illegal_transition": 1}
+    assert f"delivered at {early.at!r} is logged after sent at {sent.at!r}" in report.summary()

@@ -386,3 +386,41 @@ def test_one_simulator_runs_a_scenarios_events_and_the_systems_rounds() -> None:
     actions = len(result.requests) + len(result.settings_changes) + len(result.queue_duplicates)
     assert system.sim.pending == 0
     assert system.sim.statistics().events_run == result.steps * (workers + 2) + actions
+
+
+def test_a_provider_asking_to_wait_an_hour_again_and_again_cannot_stretch_the_budget(
+    store: Store, clock: FakeClock,
+) -> None:
+    """Every SMS provider answers 429 with retry_after one hour: before, a sign-in code was
+    retried for hours. Attempts and time are both bounds: it falls back at once, then
+    dead-letters inside the 30-minute budget, with the reason."""
+    throttling = FailureModel(throttle_rate=1.0, throttle_retry_after_s=3600.0)
+    system = make_system(store, failures=PERFECT | {"sms-primary": throttling,
+                                                    "sms-backup": throttling})
+    system.register_user("gus", phone="+14155550104")
+    [entry] = system.client().send(request("evt-1", "gus", Channel.SMS, critical=True,
+                                           category=Category.SECURITY)).entries
+    start = clock.now()
+    system.run_until_idle()
+    history = system.log.history(entry.notification_id)
+    assert history[-1].status is S.DEAD_LETTERED
+    assert "would pass the retry budget" in history[-1].reason
+    assert history[-1].at - start <= RetryPolicy().budget_s
+    assert [a.reason for a in system.alerts.alerts] == [history[-1].reason]
+
+
+def test_a_receipt_for_a_send_recorded_late_is_logged_no_earlier_than_that_send(
+    store: Store, clock: FakeClock,
+) -> None:
+    """The worker dies after the provider accepted, before logging ``sent``; the provider
+    delivers within seconds, the redelivered copy logs ``sent`` half a minute later. The
+    log is a history: its times never go backwards."""
+    system = make_system(store, crash_plan=CrashPlan().crash(CrashPoint.AFTER_SEND, nth=1))
+    system.register_user("jo", phone="+14155550105")
+    [entry] = system.client().send(request("evt-1", "jo", Channel.SMS)).entries
+    system.run_until_idle()
+    history = system.log.history(entry.notification_id)
+    assert [c.status for c in history] == [S.ACCEPTED, S.QUEUED, S.SENT, S.DELIVERED]
+    assert [c.at for c in history] == sorted(c.at for c in history)
+    [receipt] = [c for c in history if c.status is S.DELIVERED]
+    assert receipt.at == history[2].at  # the provider delivered before the log knew it sent
