@@ -174,8 +174,8 @@ class Job:
         --------
         >>> job = Job("n1", "e1", "u1", Channel.SMS, "+1555", "", "code 1234",
         ...           Category.SECURITY, True, accepted_at=0.0)
-        >>> job.to_json()
-        '["job/2","n1","e1","u1","sms","+1555","","code 1234","security",true,0.0,"",1,0,false,null]'
+        >>> print(job.to_json())
+        ["job/2","n1","e1","u1","sms","+1555","","code 1234","security",true,0.0,"",1,0,false,null]
         >>> Job.from_json(job.to_json()) == job
         True
         """

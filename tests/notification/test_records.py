@@ -370,7 +370,8 @@ def test_a_job_that_moved_is_indexed_under_its_new_place_only(
     assert records.open_count() == 0 and records.next_deadline() is None
 
 
-def test_a_burst_behind_a_small_pool_is_sent_once_each_and_never_recovered(clock: FakeClock) -> None:
+def test_a_burst_behind_a_small_pool_is_sent_once_each_and_never_recovered(
+        clock: FakeClock) -> None:
     """Thousands of SMS for one worker: the last waits minutes behind the backlog, far past
     its deadline, and more than 4,096 ids in one millisecond push the fake clock on between
     a save and its publish. A slow queue is not a lost message: nothing is published again."""
