@@ -66,6 +66,10 @@ class MemoryIdTimeline:
     2
     >>> feed.newest_many(["feed:{7}", "feed:{9}"], limit=5)
     [[2305843009213693952], []]
+    >>> feed.add_to_many(["feed:{7}", "feed:{9}"], 2**61 + 1, max_len=2, only_existing=True)
+    1
+    >>> feed.newest_many(["feed:{7}", "feed:{9}"], limit=5)  # feed:{9} was not created
+    [[2305843009213693953, 2305843009213693952], []]
     """
 
     __slots__ = ("_space",)
@@ -73,20 +77,27 @@ class MemoryIdTimeline:
     def __init__(self, space: Keyspace) -> None:
         self._space = space
 
-    def add(self, key: str, ids: Iterable[int]) -> int:
+    def add(self, key: str, ids: Iterable[int], *, only_existing: bool = False) -> int:
         check_key("key", key)
         checked = check_ids("ids", ids)
         if not checked:
             return 0
         with self._space.lock:
-            return self._add(key, checked)
+            return self._add(key, checked, only_existing)
 
-    def add_to_many(self, keys: Sequence[str], id: int, *, max_len: int | None = None) -> int:
+    def add_to_many(
+        self,
+        keys: Sequence[str],
+        id: int,
+        *,
+        max_len: int | None = None,
+        only_existing: bool = False,
+    ) -> int:
         unique = dict.fromkeys(check_key_list("keys", keys))
         new_id, keep = check_id("id", id), _check_max_len(max_len)
 
         def step(key: str) -> int:
-            added = self._add(key, [new_id])
+            added = self._add(key, [new_id], only_existing)
             if keep is not None:
                 self._trim(key, keep)
             return added
@@ -142,9 +153,11 @@ class MemoryIdTimeline:
 
     # The steps below run with the lock held.
 
-    def _add(self, key: str, ids: list[int]) -> int:
+    def _add(self, key: str, ids: list[int], only_existing: bool = False) -> int:
         held = self._space.ids(key)
         if held is None:
+            if only_existing:  # not cached: left absent, for a miss to rebuild it whole
+                return 0
             held = self._space.data[key] = []
         added = 0
         for new_id in ids:
@@ -207,19 +220,21 @@ class MemoryCappedList:
     def __init__(self, space: Keyspace) -> None:
         self._space = space
 
-    def push(self, key: str, item: str, *, max_len: int) -> int:
+    def push(self, key: str, item: str, *, max_len: int, only_existing: bool = False) -> int:
         check_key("key", key)
         check_str("item", item)
         keep = check_count("max_len", max_len, 1)
         with self._space.lock:
-            return self._push(key, item, keep)
+            return self._push(key, item, keep, only_existing)
 
-    def push_to_many(self, keys: Sequence[str], item: str, *, max_len: int) -> None:
+    def push_to_many(
+        self, keys: Sequence[str], item: str, *, max_len: int, only_existing: bool = False
+    ) -> None:
         unique = dict.fromkeys(check_key_list("keys", keys))
         check_str("item", item)
         keep = check_count("max_len", max_len, 1)
         with self._space.lock:
-            for_each_key(unique, lambda key: self._push(key, item, keep))
+            for_each_key(unique, lambda key: self._push(key, item, keep, only_existing))
 
     def range(self, key: str, start: int, stop: int) -> list[str]:
         check_key("key", key)
@@ -253,9 +268,11 @@ class MemoryCappedList:
 
     # The steps below run with the lock held.
 
-    def _push(self, key: str, item: str, keep: int) -> int:
+    def _push(self, key: str, item: str, keep: int, only_existing: bool = False) -> int:
         items = self._space.capped(key)
         if items is None:
+            if only_existing:  # as LPUSHX: no list, no push
+                return 0
             items = self._space.data[key] = deque()
         items.appendleft(item)
         while len(items) > keep:

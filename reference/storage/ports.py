@@ -45,6 +45,22 @@ by all of them:
 * A pipeline is not a transaction: if one key holds another kind of value, the other keys
   are still written and :class:`~reference.core.errors.Conflict` (WRONGTYPE) is raised
   afterwards, on every backend alike. Bad *arguments* are refused before anything is sent.
+
+Fanout into caches: ``only_existing``
+-------------------------------------
+A feed in a cache is a *copy*, rebuilt from the database on a miss. A fanout worker that
+writes a new post id into every follower's cached feed must not *create* a feed that is
+not cached (wiped with a lost cache node, or never built for an inactive user): the new
+feed would hold that one post and hide everything older, where a miss would have rebuilt
+it whole. So :meth:`IdTimeline.add_to_many` and :meth:`CappedList.push_to_many` (and their
+single-key ``add``/``push``) take ``only_existing=True``: a key that does not exist is left
+absent, nothing written and nothing counted. Twitter's timelines worked this way: no
+timeline in cache, no fanout to it; rebuilt when the user comes back. A key that exists
+but holds another kind of value is still a Conflict, as above. Still one round trip per
+call: ``LPUSHX`` + ``LTRIM`` per list; per id timeline one ``EVALSHA`` of a small Lua
+script (EXISTS, then ZADD and the trim), since a sorted set has no "add only if the key
+exists" command. The very first such call on a server that does not hold the script yet
+costs three round trips: the refused pipeline, one ``SCRIPT LOAD``, the pipeline again.
 """
 
 from __future__ import annotations
@@ -270,14 +286,37 @@ class IdTimeline(Protocol):
     [2305843009213693954, 2305843009213693955]
     """
 
-    def add(self, key: str, ids: Iterable[int]) -> int:
-        """Add ids (none is fine); return how many were new."""
+    def add(self, key: str, ids: Iterable[int], *, only_existing: bool = False) -> int:
+        """Add ids (none is fine); return how many were new.
+
+        With ``only_existing`` the ids go in only if the key exists: an absent key stays
+        absent and the answer is 0 (see "Fanout into caches" above). On Redis one EVALSHA.
+        """
         ...
 
-    def add_to_many(self, keys: Sequence[str], id: int, *, max_len: int | None = None) -> int:
+    def add_to_many(
+        self,
+        keys: Sequence[str],
+        id: int,
+        *,
+        max_len: int | None = None,
+        only_existing: bool = False,
+    ) -> int:
         """Write ONE id into MANY keys (fanout on write), each then trimmed to its newest
         ``max_len`` if given; one round trip. Return how many keys got it as new (ZADD's
-        answer: an id older than a full timeline is added, trimmed at once, and counts)."""
+        answer: an id older than a full timeline is added, trimmed at once, and counts).
+
+        With ``only_existing`` only the keys that exist are written (and counted); the
+        others stay absent, so a feed that is not cached is rebuilt whole on its next miss
+        instead of being created holding one post (see "Fanout into caches" above).
+
+        Notes
+        -----
+        On Redis one pipeline of ZADD (+ ZREMRANGEBYRANK) per key; with ``only_existing``
+        one EVALSHA per key, a Lua script doing EXISTS, ZADD, ZREMRANGEBYRANK atomically.
+        The very first such call on a server without the script costs three round trips
+        (NOSCRIPT, SCRIPT LOAD, the pipeline again); every later call one.
+        """
         ...
 
     def remove(self, key: str, *ids: int) -> int:
@@ -348,16 +387,26 @@ class CappedList(Protocol):
     ['t3', 't4', 't3']
     """
 
-    def push(self, key: str, item: str, *, max_len: int) -> int:
+    def push(self, key: str, item: str, *, max_len: int, only_existing: bool = False) -> int:
         """Push ``item`` to the front and trim to ``max_len``; return the length after.
 
+        With ``only_existing`` only into a list that exists (``LPUSHX``): an absent key
+        stays absent and the answer is 0 (see "Fanout into caches" above).
         On Redis one MULTI/EXEC (one round trip): no reader sees the list over its cap.
         """
         ...
 
-    def push_to_many(self, keys: Sequence[str], item: str, *, max_len: int) -> None:
+    def push_to_many(
+        self, keys: Sequence[str], item: str, *, max_len: int, only_existing: bool = False
+    ) -> None:
         """Push one item to the front of many lists, each trimmed to ``max_len``; one round
-        trip. Returns None: a push always lands, so there is nothing to count."""
+        trip. Returns None: a plain push always lands, so there is nothing to count.
+
+        With ``only_existing`` only lists that exist get the item; absent keys stay absent,
+        so a home timeline that is not cached is rebuilt whole on its next miss instead of
+        being created holding one item (see "Fanout into caches" above). On Redis one
+        pipeline of ``LPUSHX`` + ``LTRIM`` per key (``LPUSH`` + ``LTRIM`` without it).
+        """
         ...
 
     def range(self, key: str, start: int, stop: int) -> list[str]:

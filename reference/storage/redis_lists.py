@@ -7,6 +7,12 @@ at the head. Every single-key call is one command, except :meth:`RedisCappedList
 (LPUSH + LTRIM in one MULTI/EXEC); every ``*_many`` call is one non-transactional pipeline.
 Either way: one round trip.
 
+A write with ``only_existing=True`` (a fanout must not create a feed that is not cached) is
+native on a list: ``LPUSHX`` pushes only into an existing one. A sorted set has no such
+command, so the id timeline runs :data:`ADD_IF_EXISTS_LUA` per key, by its SHA (``EVALSHA``):
+still one round trip, except the very first call on a server that does not hold the script
+yet, which costs three (see :meth:`~reference.storage.redis_backend._Prefixed._script_per_key`).
+
 Examples
 --------
 >>> import fakeredis
@@ -31,6 +37,24 @@ Examples
 1
 >>> [command[0] for command in rec.commands], rec.round_trips
 (['MULTI', 'LPUSH', 'LTRIM', 'EXEC'], 1)
+
+A fanout that only writes feeds which exist: feed:{7} and home:{42} get the post, feed:{9}
+and home:{9} stay absent. The first script run on this server loads the script:
+
+>>> with client.tap.recording() as rec:
+...     ids.add_to_many(["feed:{7}", "feed:{9}"], 2**61 + 4, max_len=800, only_existing=True)
+1
+>>> rec.counts(), rec.round_trips
+(Counter({'EVALSHA': 4, 'SCRIPT LOAD': 1}), 3)
+>>> with client.tap.recording() as rec:
+...     ids.add_to_many(["feed:{7}", "feed:{9}"], 2**61 + 5, max_len=800, only_existing=True)
+1
+>>> rec.counts(), rec.round_trips
+(Counter({'EVALSHA': 2}), 1)
+>>> with client.tap.recording() as rec:
+...     lists.push_to_many(["home:{42}", "home:{9}"], "tweet:2", max_len=800, only_existing=True)
+>>> rec.counts(), rec.round_trips, lists.length("home:{9}")
+(Counter({'LPUSHX': 2, 'LTRIM': 2}), 1, 0)
 """
 
 from __future__ import annotations
@@ -48,9 +72,25 @@ from reference.storage.checks import (
     check_str,
 )
 from reference.storage.ports import ID_WIDTH
-from reference.storage.redis_backend import _Prefixed
+from reference.storage.redis_backend import LuaScript, _Prefixed
 
-__all__ = ["RedisCappedList", "RedisIdTimeline", "id_member"]
+__all__ = ["ADD_IF_EXISTS_LUA", "RedisCappedList", "RedisIdTimeline", "id_member"]
+
+#: IdTimeline writes with ``only_existing``: ZADD into KEYS[1] only if it exists. ARGV[1] is
+#: the ZREMRANGEBYRANK stop that trims to the newest max_len ('' for no trim), written by
+#: Python (a Lua number is a double: -(2**63-1) would lose digits); ARGV[2..] the members.
+#: Returns how many members were new (0 for a key that does not exist: nothing written).
+ADD_IF_EXISTS_LUA = LuaScript("""\
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local added = 0
+for i = 2, #ARGV do added = added + redis.call('ZADD', KEYS[1], 0, ARGV[i]) end
+if ARGV[1] ~= '' then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, ARGV[1]) end
+return added""")
+
+
+def _trim_stop(keep: int | None) -> str:
+    """The ZREMRANGEBYRANK stop that keeps the newest ``keep`` ('' keeps all)."""
+    return "" if keep is None else str(-(keep + 1))
 
 
 def id_member(id: int) -> str:
@@ -70,7 +110,8 @@ def _ids(members: Any) -> list[int]:
 
 class RedisIdTimeline(_Prefixed):
     """A ZSET per key, every score 0, members :func:`id_member`: ZADD, ZREM, ZCARD,
-    ZREVRANGE, ZREVRANGEBYLEX / ZRANGEBYLEX (cursor pages), ZREMRANGEBYRANK (trim).
+    ZREVRANGE, ZREVRANGEBYLEX / ZRANGEBYLEX (cursor pages), ZREMRANGEBYRANK (trim); with
+    ``only_existing``, EVALSHA of :data:`ADD_IF_EXISTS_LUA` (EXISTS, ZADD, ZREMRANGEBYRANK).
 
     Examples
     --------
@@ -86,15 +127,29 @@ class RedisIdTimeline(_Prefixed):
 
     __slots__ = ()
 
-    def add(self, key: str, ids: Iterable[int]) -> int:
+    def add(self, key: str, ids: Iterable[int], *, only_existing: bool = False) -> int:
         full = self._key(key)
         members = dict.fromkeys(map(id_member, check_ids("ids", ids)), 0)
-        return int(self._client.zadd(full, members)) if members else 0
+        if not members:
+            return 0
+        if only_existing:
+            return int(self._script_per_key(ADD_IF_EXISTS_LUA, [full], ["", *members])[0])
+        return int(self._client.zadd(full, members))
 
-    def add_to_many(self, keys: Sequence[str], id: int, *, max_len: int | None = None) -> int:
+    def add_to_many(
+        self,
+        keys: Sequence[str],
+        id: int,
+        *,
+        max_len: int | None = None,
+        only_existing: bool = False,
+    ) -> int:
         full_keys = self._keys(keys, once=True)
         entry = {id_member(check_id("id", id)): 0}
         keep = None if max_len is None else check_count("max_len", max_len, 1)
+        if only_existing:
+            args = [_trim_stop(keep), *entry]
+            return sum(int(n) for n in self._script_per_key(ADD_IF_EXISTS_LUA, full_keys, args))
 
         def queue(pipe: Any, full: str) -> None:
             pipe.zadd(full, entry)
@@ -144,7 +199,8 @@ class RedisIdTimeline(_Prefixed):
 
 
 class RedisCappedList(_Prefixed):
-    """A LIST per key, newest at the head: LPUSH + LTRIM, LRANGE, LLEN, LREM.
+    """A LIST per key, newest at the head: LPUSH + LTRIM (LPUSHX + LTRIM with
+    ``only_existing``), LRANGE, LLEN, LREM.
 
     Examples
     --------
@@ -159,21 +215,25 @@ class RedisCappedList(_Prefixed):
 
     __slots__ = ()
 
-    def push(self, key: str, item: str, *, max_len: int) -> int:
+    def push(self, key: str, item: str, *, max_len: int, only_existing: bool = False) -> int:
         full = self._key(key)
         check_str("item", item)
         keep = check_count("max_len", max_len, 1)
         with self._client.pipeline() as pipe:  # MULTI/EXEC: never seen over its cap
-            length, _ = pipe.lpush(full, item).ltrim(full, 0, keep - 1).execute()
+            (pipe.lpushx if only_existing else pipe.lpush)(full, item)
+            length, _ = pipe.ltrim(full, 0, keep - 1).execute()
         return min(int(length), keep)
 
-    def push_to_many(self, keys: Sequence[str], item: str, *, max_len: int) -> None:
+    def push_to_many(
+        self, keys: Sequence[str], item: str, *, max_len: int, only_existing: bool = False
+    ) -> None:
         full_keys = self._keys(keys, once=True)
         check_str("item", item)
         keep = check_count("max_len", max_len, 1)
 
         def queue(pipe: Any, full: str) -> None:
-            pipe.lpush(full, item).ltrim(full, 0, keep - 1)
+            (pipe.lpushx if only_existing else pipe.lpush)(full, item)
+            pipe.ltrim(full, 0, keep - 1)
 
         self._per_key(full_keys, queue)
 

@@ -131,6 +131,75 @@ def test_many_key_calls_with_no_keys_do_nothing(store: Store) -> None:
     assert store.lists.remove_from_many([], "x") == 0
 
 
+# ── only_existing: a fanout never creates a home timeline ────────────────────────────────
+# A cached home timeline is rebuilt from the database on a miss; a fanout that created a
+# missing one would leave it holding one item and hiding everything older.
+
+
+def test_push_to_many_only_existing_leaves_absent_lists_absent(store: Store) -> None:
+    store.lists.push(FOLLOWERS[1], "old:1", max_len=5)
+    assert store.lists.push_to_many(FOLLOWERS, "post:9", max_len=5, only_existing=True) is None
+    assert store.lists.range_many(FOLLOWERS, 0, -1) == [[], ["post:9", "old:1"], []]
+    assert [store.lists.length(key) for key in FOLLOWERS] == [0, 2, 0]
+    assert store.kv.delete(FOLLOWERS[0], FOLLOWERS[2]) == 0  # no key was created
+
+
+def test_push_to_many_only_existing_into_no_existing_list_writes_nothing(store: Store) -> None:
+    store.lists.push_to_many(FOLLOWERS, "post:9", max_len=5, only_existing=True)
+    assert store.lists.range_many(FOLLOWERS, 0, -1) == [[], [], []]
+    assert store.kv.delete(*FOLLOWERS) == 0
+
+
+def test_push_to_many_only_existing_trims_each_existing_list_to_max_len(store: Store) -> None:
+    for n in range(1, 4):
+        store.lists.push(FOLLOWERS[0], f"old:{n}", max_len=5)
+    store.lists.push(FOLLOWERS[2], "old:1", max_len=5)
+    store.lists.push_to_many(FOLLOWERS, "post:9", max_len=2, only_existing=True)
+    assert store.lists.range_many(FOLLOWERS, 0, -1) == [
+        ["post:9", "old:3"], [], ["post:9", "old:1"]
+    ]
+
+
+def test_push_to_many_only_existing_mixes_present_and_absent_keys_in_one_call(
+    store: Store,
+) -> None:
+    keys = [f"home:{{{user}}}" for user in range(10)]
+    cached = keys[1::3]  # users 1, 4, 7 have a home timeline in cache; the others do not
+    for key in cached:
+        store.lists.push(key, "old", max_len=5)
+    store.lists.push_to_many([*keys, keys[1], keys[0]], "post:1", max_len=5, only_existing=True)
+    expected = [["post:1", "old"] if key in cached else [] for key in keys]
+    assert store.lists.range_many(keys, 0, -1) == expected  # a key listed twice: pushed once
+
+
+def test_a_list_emptied_by_removals_is_gone_so_only_existing_skips_it(store: Store) -> None:
+    store.lists.push(HOME, "t1", max_len=5)
+    store.lists.remove(HOME, "t1")
+    store.lists.push_to_many([HOME], "t2", max_len=5, only_existing=True)
+    assert store.lists.push(HOME, "t3", max_len=5, only_existing=True) == 0
+    assert store.lists.length(HOME) == 0
+
+
+def test_push_only_existing_pushes_into_an_existing_list_and_returns_its_length(
+    store: Store,
+) -> None:
+    store.lists.push(HOME, "t1", max_len=2)
+    assert store.lists.push(HOME, "t2", max_len=2, only_existing=True) == 2
+    assert store.lists.push(HOME, "t3", max_len=2, only_existing=True) == 2
+    assert store.lists.push(OTHER, "t1", max_len=2, only_existing=True) == 0
+    assert store.lists.range_many([HOME, OTHER], 0, -1) == [["t3", "t2"], []]
+    assert store.kv.delete(OTHER) == 0
+
+
+def test_push_to_many_without_only_existing_still_creates_lists(store: Store) -> None:
+    store.lists.push_to_many(FOLLOWERS, "post:1", max_len=5, only_existing=False)
+    assert store.lists.range_many(FOLLOWERS, 0, -1) == [["post:1"]] * 3
+
+
+def test_push_to_many_only_existing_with_no_keys_does_nothing(store: Store) -> None:
+    assert store.lists.push_to_many([], "x", max_len=3, only_existing=True) is None
+
+
 # ── bad input and other kinds of key ──────────────────────────────────────────────────────
 
 Call = Callable[[CappedList], object]
@@ -147,6 +216,10 @@ BAD_CALLS: list[tuple[Call, str]] = [
     (lambda c: c.push_to_many(OTHER, "x", max_len=3), "keys"),  # a bare str
     (lambda c: c.push_to_many([OTHER], b"x", max_len=3), "item"),  # type: ignore[arg-type]
     (lambda c: c.push_to_many([OTHER], "x", max_len=0), "max_len"),
+    (lambda c: c.push_to_many([HOME], "x", max_len=0, only_existing=True), "max_len"),
+    (lambda c: c.push_to_many([HOME, ""], "x", max_len=3, only_existing=True), "keys"),
+    (lambda c: c.push_to_many([HOME], None, max_len=3, only_existing=True), "item"),  # type: ignore[arg-type]
+    (lambda c: c.push(HOME, "x", max_len=0, only_existing=True), "max_len"),
     (lambda c: c.range(HOME, 0.5, 1), "start"),  # type: ignore[arg-type]
     (lambda c: c.range(HOME, 0, True), "stop"),
     (lambda c: c.range(HOME, 0, 2**63), "stop"),
@@ -199,6 +272,26 @@ def test_a_fanout_over_a_key_of_another_kind_writes_the_rest_then_raises(store: 
         store.lists.remove_from_many([HOME, "s:{1}", OTHER], "post:1")
     assert store.lists.range_many([HOME, OTHER], 0, -1) == [[], []]
     assert store.kv.get("s:{1}") == "not a list"
+
+
+def test_a_fanout_to_existing_lists_only_over_a_key_of_another_kind_writes_the_rest_then_raises(
+    store: Store,
+) -> None:
+    """A key of another kind exists, so only_existing does not skip it: still a Conflict."""
+    store.kv.set("s:{1}", "not a list")
+    store.lists.push(HOME, "t1", max_len=5)
+    with pytest.raises(Conflict, match=r"s:\{1\}.*WRONGTYPE"):
+        store.lists.push_to_many([HOME, "s:{1}", OTHER], "t2", max_len=3, only_existing=True)
+    assert store.lists.range_many([HOME, OTHER], 0, -1) == [["t2", "t1"], []]
+    with pytest.raises(Conflict, match="WRONGTYPE"):
+        store.lists.push("s:{1}", "t3", max_len=3, only_existing=True)
+    store.id_timeline.add("ids:{1}", [2**61])
+    with pytest.raises(Conflict, match=r"ids:\{1\}.*WRONGTYPE"):
+        store.lists.push_to_many(["ids:{1}", HOME], "t3", max_len=3, only_existing=True)
+    assert store.lists.range(HOME, 0, -1) == ["t3", "t2", "t1"]
+    assert store.kv.get("s:{1}") == "not a list"
+    assert store.id_timeline.newest("ids:{1}", limit=5) == [2**61]
+    assert store.kv.delete(OTHER) == 0
 
 
 def test_delete_removes_a_capped_list_like_any_key(store: Store) -> None:

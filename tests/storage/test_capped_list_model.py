@@ -1,7 +1,8 @@
 """The CappedList against a Python list per key, driven by a Hypothesis state machine.
 
 The model is a plain ``dict`` of key -> ``list`` (newest first): a push inserts at 0 and
-slices to the cap. Items come from a tiny alphabet so duplicates and removals are common.
+slices to the cap; with ``only_existing`` a push into an empty list (no key at all, as in
+Redis) does nothing. Items come from a tiny alphabet so duplicates and removals are common.
 The machine runs on the memory backend and, with fewer examples, on fakeredis.
 """
 
@@ -41,20 +42,26 @@ class CappedListMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.store.close()
 
-    def push_model(self, key: str, item: str, max_len: int) -> int:
+    def push_model(self, key: str, item: str, max_len: int, only_existing: bool = False) -> int:
+        """Push as the port does; with ``only_existing`` an empty list (no key) stays empty."""
+        if only_existing and not self.model[key]:
+            return 0
         self.model[key] = [item, *self.model[key]][:max_len]
         return len(self.model[key])
 
-    @rule(key=KEY, item=ITEMS, max_len=MAX_LENS)
-    def push(self, key: str, item: str, max_len: int) -> None:
-        expected = self.push_model(key, item, max_len)
-        assert self.store.lists.push(key, item, max_len=max_len) == expected
+    @rule(key=KEY, item=ITEMS, max_len=MAX_LENS, only_existing=st.booleans())
+    def push(self, key: str, item: str, max_len: int, only_existing: bool) -> None:
+        expected = self.push_model(key, item, max_len, only_existing)
+        got = self.store.lists.push(key, item, max_len=max_len, only_existing=only_existing)
+        assert got == expected
 
-    @rule(keys=SOME_KEYS, item=ITEMS, max_len=MAX_LENS)
-    def push_to_many(self, keys: list[str], item: str, max_len: int) -> None:
+    @rule(keys=SOME_KEYS, item=ITEMS, max_len=MAX_LENS, only_existing=st.booleans())
+    def push_to_many(self, keys: list[str], item: str, max_len: int, only_existing: bool) -> None:
         for key in dict.fromkeys(keys):
-            self.push_model(key, item, max_len)
-        assert self.store.lists.push_to_many(keys, item, max_len=max_len) is None
+            self.push_model(key, item, max_len, only_existing)
+        assert self.store.lists.push_to_many(
+            keys, item, max_len=max_len, only_existing=only_existing
+        ) is None
 
     @rule(key=KEY, item=ITEMS)
     def remove(self, key: str, item: str) -> None:

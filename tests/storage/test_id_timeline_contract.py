@@ -165,6 +165,104 @@ def test_newest_many_answers_every_position_in_order_repeats_included(store: Sto
     ]
 
 
+# ── only_existing: a fanout never creates a feed ──────────────────────────────────────────
+# A cached feed is rebuilt from the database on a miss; a fanout that created a missing one
+# would leave it holding one post and hiding everything older. So it skips absent keys.
+
+
+def test_add_to_many_only_existing_leaves_absent_feeds_absent_and_counts_the_written(
+    store: Store,
+) -> None:
+    store.id_timeline.add(FOLLOWERS[1], [BIG])
+    assert store.id_timeline.add_to_many(FOLLOWERS, BIG + 1, only_existing=True) == 1
+    assert store.id_timeline.newest_many(FOLLOWERS, limit=5) == [[], [BIG + 1, BIG], []]
+    assert [store.id_timeline.size(key) for key in FOLLOWERS] == [0, 2, 0]
+    assert store.kv.delete(FOLLOWERS[0], FOLLOWERS[2]) == 0  # no key was created
+
+
+def test_add_to_many_only_existing_into_no_existing_feed_writes_nothing(store: Store) -> None:
+    assert store.id_timeline.add_to_many(FOLLOWERS, BIG, max_len=3, only_existing=True) == 0
+    assert store.id_timeline.newest_many(FOLLOWERS, limit=5) == [[], [], []]
+    assert store.kv.delete(*FOLLOWERS) == 0
+
+
+def test_add_to_many_only_existing_trims_each_existing_feed_to_its_newest_max_len(
+    store: Store,
+) -> None:
+    store.id_timeline.add(FOLLOWERS[0], [BIG + 1, BIG + 2, BIG + 3])
+    store.id_timeline.add(FOLLOWERS[2], [BIG + 1])
+    assert store.id_timeline.add_to_many(FOLLOWERS, BIG + 9, max_len=2, only_existing=True) == 2
+    assert store.id_timeline.newest_many(FOLLOWERS, limit=5) == [
+        [BIG + 9, BIG + 3], [], [BIG + 9, BIG + 1]
+    ]
+
+
+def test_add_to_many_only_existing_counts_a_repeat_as_not_new_and_an_old_id_as_new(
+    store: Store,
+) -> None:
+    store.id_timeline.add(FEED, [BIG + 5, BIG + 6])
+    store.id_timeline.add(OTHER, [BIG + 1])
+    assert store.id_timeline.add_to_many([FEED, OTHER], BIG + 1, only_existing=True) == 1
+    assert store.id_timeline.add_to_many([FEED], BIG, max_len=2, only_existing=True) == 1
+    assert store.id_timeline.newest_many([FEED, OTHER], limit=5) == [
+        [BIG + 6, BIG + 5], [BIG + 1]
+    ]
+
+
+def test_add_to_many_only_existing_mixes_present_and_absent_keys_in_one_call(
+    store: Store,
+) -> None:
+    keys = [f"feed:{{{user}}}" for user in range(10)]
+    cached = keys[::3]  # users 0, 3, 6, 9 have a feed in cache; the others do not
+    for key in cached:
+        store.id_timeline.add(key, [BIG])
+    assert store.id_timeline.add_to_many([*keys, keys[0], keys[1]], BIG + 2, max_len=5,
+                                         only_existing=True) == len(cached)
+    expected = [[BIG + 2, BIG] if key in cached else [] for key in keys]
+    assert store.id_timeline.newest_many(keys, limit=5) == expected
+
+
+def test_a_feed_emptied_by_removals_is_gone_so_only_existing_skips_it(store: Store) -> None:
+    """Empty timelines vanish (as empty ZSETs do in Redis): an emptied feed reads as not
+    cached, and the next miss rebuilds it."""
+    store.id_timeline.add(FEED, [BIG])
+    store.id_timeline.remove(FEED, BIG)
+    assert store.id_timeline.add_to_many([FEED], BIG + 1, only_existing=True) == 0
+    assert store.id_timeline.size(FEED) == 0
+
+
+def test_add_to_many_without_only_existing_still_creates_feeds(store: Store) -> None:
+    assert store.id_timeline.add_to_many(FOLLOWERS, BIG, only_existing=False) == 3
+    assert store.id_timeline.newest_many(FOLLOWERS, limit=5) == [[BIG], [BIG], [BIG]]
+
+
+def test_add_only_existing_writes_an_existing_feed_and_leaves_an_absent_one_absent(
+    store: Store,
+) -> None:
+    store.id_timeline.add(FEED, [BIG + 5])
+    assert store.id_timeline.add(FEED, [BIG + 7, BIG + 5, BIG + 6], only_existing=True) == 2
+    assert store.id_timeline.add(OTHER, [BIG, BIG + 1], only_existing=True) == 0
+    assert store.id_timeline.add(OTHER, [], only_existing=True) == 0
+    assert store.id_timeline.newest_many([FEED, OTHER], limit=5) == [
+        [BIG + 7, BIG + 6, BIG + 5], []
+    ]
+    assert store.kv.delete(OTHER) == 0
+
+
+def test_add_to_many_only_existing_with_no_keys_does_nothing(store: Store) -> None:
+    assert store.id_timeline.add_to_many([], BIG, max_len=3, only_existing=True) == 0
+
+
+def test_only_existing_keeps_the_exact_order_of_ids_a_double_cannot_tell_apart(
+    store: Store,
+) -> None:
+    store.id_timeline.add(FEED, [BIG + 2])
+    for new_id in (BIG + 1, BIG + 3, BIG, TOP):
+        store.id_timeline.add_to_many([FEED, OTHER], new_id, max_len=4, only_existing=True)
+    assert store.id_timeline.newest(FEED, limit=5) == [TOP, BIG + 3, BIG + 2, BIG + 1]
+    assert store.id_timeline.size(OTHER) == 0
+
+
 # ── real Snowflake ids ────────────────────────────────────────────────────────────────────
 
 
@@ -254,6 +352,10 @@ BAD_CALLS: list[tuple[Call, str]] = [
     (lambda t: t.add_to_many([OTHER], BIG, max_len=0), "max_len"),
     (lambda t: t.add_to_many([OTHER], BIG, max_len=True), "max_len"),
     (lambda t: t.add_to_many([OTHER], BIG, max_len=2**63), "max_len"),
+    (lambda t: t.add_to_many([FEED], BIG + 2, max_len=0, only_existing=True), "max_len"),
+    (lambda t: t.add_to_many([FEED, ""], BIG + 2, only_existing=True), "keys"),
+    (lambda t: t.add_to_many([FEED], 2**63, only_existing=True), "id"),
+    (lambda t: t.add(FEED, [BIG + 2, -1], only_existing=True), "ids"),
     (lambda t: t.remove(FEED, BIG, "x"), "ids"),  # type: ignore[arg-type]
     (lambda t: t.remove_from_many([FEED, OTHER], 2**63), "id"),
     (lambda t: t.remove_from_many([FEED, None], BIG), "keys"),  # type: ignore[list-item]
@@ -310,6 +412,27 @@ def test_a_fanout_over_a_key_of_another_kind_writes_the_rest_then_raises(store: 
         store.id_timeline.remove_from_many([FEED, "s:{1}", OTHER], BIG)
     assert store.id_timeline.newest_many([FEED, OTHER], limit=5) == [[], []]
     assert store.kv.get("s:{1}") == "not a timeline"
+
+
+def test_a_fanout_to_existing_feeds_only_over_a_key_of_another_kind_writes_the_rest_then_raises(
+    store: Store,
+) -> None:
+    """A key of another kind exists, so only_existing does not skip it: still a Conflict."""
+    store.kv.set("s:{1}", "not a timeline")
+    store.id_timeline.add(FEED, [BIG])
+    with pytest.raises(Conflict, match=r"s:\{1\}.*WRONGTYPE"):
+        store.id_timeline.add_to_many([FEED, "s:{1}", OTHER], BIG + 1, max_len=3,
+                                      only_existing=True)
+    assert store.id_timeline.newest_many([FEED, OTHER], limit=5) == [[BIG + 1, BIG], []]
+    with pytest.raises(Conflict, match="WRONGTYPE"):
+        store.id_timeline.add("s:{1}", [BIG], only_existing=True)
+    store.lists.push("l:{1}", "item", max_len=5)
+    with pytest.raises(Conflict, match=r"l:\{1\}.*WRONGTYPE"):
+        store.id_timeline.add_to_many(["l:{1}", FEED], BIG + 2, only_existing=True)
+    assert store.id_timeline.newest(FEED, limit=5) == [BIG + 2, BIG + 1, BIG]
+    assert store.kv.get("s:{1}") == "not a timeline"
+    assert store.lists.range("l:{1}", 0, -1) == ["item"]
+    assert store.kv.delete(OTHER) == 0
 
 
 def test_delete_removes_an_id_timeline_like_any_key(store: Store) -> None:

@@ -1,6 +1,7 @@
 """The IdTimeline against a set of ints per key, driven by a Hypothesis state machine.
 
 The model is a plain ``dict`` of key -> ``set`` of ids; every read sorts it from scratch.
+An empty set is a key that does not exist, so a write with ``only_existing`` skips it.
 Ids come mostly from a small pool (so adds repeat and removes hit), with neighbours above
 2**53 that a double cannot tell apart. The machine runs on the memory backend and, with
 fewer examples, on fakeredis.
@@ -52,20 +53,35 @@ class IdTimelineMachine(RuleBasedStateMachine):
         self.model[key] -= set(doomed)
         return len(doomed)
 
-    @rule(key=KEY, ids=st.lists(IDS, max_size=5))
-    def add(self, key: str, ids: list[int]) -> None:
-        assert self.store.id_timeline.add(key, ids) == len(set(ids) - self.model[key])
-        self.model[key] |= set(ids)
+    def exists(self, key: str) -> bool:
+        """An empty timeline is no key at all (as an empty ZSET in Redis)."""
+        return bool(self.model[key])
 
-    @rule(keys=SOME_KEYS, new_id=IDS, max_len=st.none() | st.integers(1, 4))
-    def add_to_many(self, keys: list[str], new_id: int, max_len: int | None) -> None:
+    @rule(key=KEY, ids=st.lists(IDS, max_size=5), only_existing=st.booleans())
+    def add(self, key: str, ids: list[int], only_existing: bool) -> None:
+        writes = self.exists(key) or not only_existing
+        expected = len(set(ids) - self.model[key]) if writes else 0
+        assert self.store.id_timeline.add(key, ids, only_existing=only_existing) == expected
+        if writes:
+            self.model[key] |= set(ids)
+
+    @rule(keys=SOME_KEYS, new_id=IDS, max_len=st.none() | st.integers(1, 4),
+          only_existing=st.booleans())
+    def add_to_many(
+        self, keys: list[str], new_id: int, max_len: int | None, only_existing: bool
+    ) -> None:
         new = 0
         for key in dict.fromkeys(keys):
+            if only_existing and not self.exists(key):
+                continue  # a feed that is not cached is never created by a fanout
             new += new_id not in self.model[key]
             self.model[key].add(new_id)
             if max_len is not None:
                 self.trim_model(key, max_len)
-        assert self.store.id_timeline.add_to_many(keys, new_id, max_len=max_len) == new
+        got = self.store.id_timeline.add_to_many(
+            keys, new_id, max_len=max_len, only_existing=only_existing
+        )
+        assert got == new
 
     @rule(key=KEY, ids=st.lists(IDS, max_size=3))
     def remove(self, key: str, ids: list[int]) -> None:

@@ -70,3 +70,32 @@ def test_concurrent_pushes_keep_every_list_within_its_cap(store: Store) -> None:
     assert [store.lists.length(feed) for feed in FEEDS] == [cap] * len(FEEDS)
     for items in store.lists.range_many(FEEDS, 0, -1):
         assert len(set(items)) == cap  # each push landed once
+
+
+@pytest.mark.usefixtures("frequent_switches")
+def test_concurrent_fanouts_to_existing_feeds_only_never_create_one(store: Store) -> None:
+    if store.backend == "fakeredis":
+        pytest.skip("fakeredis loses plain writes under fast thread switching")
+    homes = [feed.replace("feed", "home") for feed in FEEDS]
+    cached = FEEDS[::2]  # the other users' feeds and homes are not cached
+    for feed, home in zip(FEEDS[::2], homes[::2], strict=True):
+        store.id_timeline.add(feed, [0])
+        store.lists.push(home, "seed", max_len=5000)
+    new: list[int] = []
+
+    def fanout(n: int) -> None:  # every worker writes the same ids: redeliveries
+        for i in range(IDS_PER_THREAD):
+            new.append(store.id_timeline.add_to_many(FEEDS, BIG + i, max_len=1000,
+                                                     only_existing=True))
+            store.lists.push_to_many(homes, f"post:{n}:{i}", max_len=5000, only_existing=True)
+
+    run_threads(fanout)
+    assert sum(new) == len(cached) * IDS_PER_THREAD
+    expected = [BIG + i for i in reversed(range(IDS_PER_THREAD))] + [0]
+    assert store.id_timeline.newest_many(FEEDS, limit=1000) == [
+        expected if feed in cached else [] for feed in FEEDS
+    ]
+    assert [store.lists.length(home) for home in homes] == [
+        1 + THREADS_N * IDS_PER_THREAD if feed in cached else 0 for feed in FEEDS
+    ]
+    assert store.kv.delete(*FEEDS[1::2], *homes[1::2]) == 0  # never created

@@ -1,5 +1,10 @@
 """Round trips are countable: ``CommandRecorder.round_trips``, and every many-key call costs
-exactly one, however many keys it touches (Redis backends; the memory backend sends none)."""
+exactly one, however many keys it touches (Redis backends; the memory backend sends none).
+
+A call that runs a Lua script per key (``IdTimeline.add_to_many(..., only_existing=True)``)
+sends it by its SHA (EVALSHA): one round trip once the server holds the script, three for
+the very first call on a server that does not (NOSCRIPT, SCRIPT LOAD, the pipeline again).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from reference.core.errors import Conflict
 from reference.storage import Store
+from reference.storage.redis_lists import ADD_IF_EXISTS_LUA
 
 BIG = 2**61
 
@@ -98,8 +105,16 @@ MANY_KEY_CALLS: dict[str, tuple[Many, int, str]] = {
         lambda s, keys: s.id_timeline.remove_from_many(keys, BIG), 1, "ids"),
     "id_timeline.newest_many": (
         lambda s, keys: s.id_timeline.newest_many(keys, limit=10), 1, "ids"),
+    "id_timeline.add_to_many(only_existing)": (
+        lambda s, keys: s.id_timeline.add_to_many(keys, BIG + 7, only_existing=True), 1, "ids"),
+    "id_timeline.add_to_many(max_len, only_existing)": (
+        lambda s, keys: s.id_timeline.add_to_many(keys, BIG + 7, max_len=3, only_existing=True),
+        1, "ids"),  # the trim runs inside the script: still one EVALSHA per key
     "lists.push_to_many": (
         lambda s, keys: s.lists.push_to_many(keys, "p", max_len=3), 2, "list"),
+    "lists.push_to_many(only_existing)": (
+        lambda s, keys: s.lists.push_to_many(keys, "p", max_len=3, only_existing=True), 2,
+        "list"),
     "lists.range_many": (lambda s, keys: s.lists.range_many(keys, 0, -1), 1, "list"),
     "lists.remove_from_many": (
         lambda s, keys: s.lists.remove_from_many(keys, "old"), 1, "list"),
@@ -129,6 +144,7 @@ def test_every_many_key_call_costs_one_round_trip_whatever_the_number_of_keys(
     call, per_key, kind = MANY_KEY_CALLS[name]
     keys = [f"k:{{{user}}}" for user in range(n_keys)]  # one hash tag per key: any slot
     prepare(redis_store, keys, kind)
+    redis_store.redis_client.script_load(ADD_IF_EXISTS_LUA.text)  # see the tests below
     with redis_store.record_commands() as rec:
         call(redis_store, keys)
     assert rec.round_trips == 1
@@ -144,6 +160,75 @@ def test_a_many_key_call_with_no_keys_sends_nothing(redis_store: Store, name: st
     assert (len(rec), rec.round_trips) == (0, 0)
 
 
+# ── a script per key: EVALSHA, and a server without the script loads it once ────────────
+
+
+@pytest.mark.parametrize("n_keys", [1, 3, 50])
+def test_a_fanout_to_existing_feeds_only_is_one_evalsha_per_key_in_one_round_trip(
+    redis_store: Store, n_keys: int
+) -> None:
+    keys = [f"feed:{{{user}}}" for user in range(n_keys)]
+    prepare(redis_store, keys[::2], "ids")  # every other feed cached, the rest absent
+    redis_store.id_timeline.add_to_many(["warm:{0}"], BIG, only_existing=True)  # loads it
+    with redis_store.record_commands() as rec:
+        added = redis_store.id_timeline.add_to_many(keys, BIG + 7, max_len=3,
+                                                    only_existing=True)
+    assert added == len(keys[::2])
+    assert (rec.round_trips, rec.counts()) == (1, {"EVALSHA": n_keys})
+    assert rec.commands[0] == (
+        "EVALSHA", ADD_IF_EXISTS_LUA.sha, "1", f"{redis_store.namespace}:feed:{{0}}",
+        "-4", f"{BIG + 7:020d}",
+    )
+
+
+@pytest.mark.parametrize("n_keys", [1, 3, 50])
+def test_the_first_fanout_on_a_server_without_the_script_costs_three_round_trips(
+    redis_store: Store, n_keys: int
+) -> None:
+    """The script cache is empty on a fresh or restarted server (SCRIPT FLUSH does the
+    same here: the backends reload the script, so flushing a test server is harmless).
+    Every EVALSHA answers NOSCRIPT, which means nothing ran; one SCRIPT LOAD, then the
+    same pipeline again. Later calls cost one round trip."""
+    keys = [f"feed:{{{user}}}" for user in range(n_keys)]
+    prepare(redis_store, keys[::2], "ids")
+    redis_store.redis_client.script_flush()
+    with redis_store.record_commands() as cold:
+        added = redis_store.id_timeline.add_to_many(keys, BIG + 7, only_existing=True)
+    assert added == len(keys[::2])  # each cached feed written once, not twice
+    assert cold.round_trips == 3
+    assert cold.counts() == {"EVALSHA": 2 * n_keys, "SCRIPT LOAD": 1}
+    assert [command[0] for command in cold.commands][n_keys] == "SCRIPT LOAD"
+    assert redis_store.id_timeline.newest_many(keys, limit=5) == [
+        [BIG + 7, BIG + 1, BIG] if n % 2 == 0 else [] for n in range(n_keys)
+    ]
+    with redis_store.record_commands() as warm:
+        redis_store.id_timeline.add_to_many(keys, BIG + 8, only_existing=True)
+    assert (warm.round_trips, warm.counts()) == (1, {"EVALSHA": n_keys})
+
+
+def test_a_single_feed_write_only_if_it_exists_is_one_evalsha(redis_store: Store) -> None:
+    redis_store.id_timeline.add("f:{1}", [BIG])
+    redis_store.redis_client.script_flush()
+    with redis_store.record_commands() as cold:
+        assert redis_store.id_timeline.add("f:{1}", [BIG + 1, BIG + 2], only_existing=True) == 2
+    assert (cold.round_trips, cold.counts()) == (3, {"EVALSHA": 2, "SCRIPT LOAD": 1})
+    with redis_store.record_commands() as warm:
+        assert redis_store.id_timeline.add("f:{2}", [BIG], only_existing=True) == 0
+    assert [command[0] for command in warm.commands] == ["EVALSHA"]
+    assert warm.round_trips == 1
+
+
+def test_a_reloaded_script_still_reports_a_key_of_another_kind_after_the_others(
+    redis_store: Store,
+) -> None:
+    redis_store.id_timeline.add("f:{1}", [BIG])
+    redis_store.kv.set("s:{1}", "not a timeline")
+    redis_store.redis_client.script_flush()
+    with pytest.raises(Conflict, match=r"EVALSHA .*s:\{1\}.*WRONGTYPE"):
+        redis_store.id_timeline.add_to_many(["s:{1}", "f:{1}"], BIG + 1, only_existing=True)
+    assert redis_store.id_timeline.newest("f:{1}", limit=5) == [BIG + 1, BIG]
+
+
 # ── the single-key calls of the new ports: one native command (push: one MULTI/EXEC) ──────
 
 One = Callable[[Store], Any]
@@ -157,6 +242,8 @@ SINGLE_KEY_CALLS: list[tuple[One, list[str]]] = [
     (lambda s: s.id_timeline.size("f:{1}"), ["ZCARD"]),
     (lambda s: s.id_timeline.trim_to("f:{1}", 3), ["ZREMRANGEBYRANK"]),
     (lambda s: s.lists.push("l:{1}", "x", max_len=3), ["MULTI", "LPUSH", "LTRIM", "EXEC"]),
+    (lambda s: s.lists.push("l:{1}", "x", max_len=3, only_existing=True),
+     ["MULTI", "LPUSHX", "LTRIM", "EXEC"]),
     (lambda s: s.lists.range("l:{1}", 0, -1), ["LRANGE"]),
     (lambda s: s.lists.length("l:{1}"), ["LLEN"]),
     (lambda s: s.lists.remove("l:{1}", "x"), ["LREM"]),
