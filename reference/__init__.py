@@ -8,6 +8,7 @@ storage       ports (Protocols) and backends: memory, redis (fakeredis or a real
 blocks        building blocks the chapters share: rate limiter, idempotency keys, delayed
               queue, a broker that loses messages
 notification  chapter 10: the notification system
+feed, cache   chapter 11: the news feed and its caching tiers
 
 Chapters stand on ``core``, ``storage`` and ``blocks`` and never import each other (the one
 exception: chapter 12 may hand an offline user's push to chapter 10's ``NotificationClient``);
@@ -45,7 +46,8 @@ things ordered by time or a score    ``store.timeline`` (:class:`storage.ports.T
                                      one member into many keys: ``add_to_many``
 things ordered by Snowflake id       ``store.id_timeline`` (:class:`storage.ports.IdTimeline`):
                                      exact on every backend; ``newest(before=cursor)``,
-                                     ``oldest_after``, ``add_to_many`` (fanout), ``newest_many``
+                                     ``oldest_after``, ``add_to_many`` (fanout; with
+                                     ``only_existing`` it never creates a key), ``newest_many``
 a newest-first list capped at N      ``store.lists`` (:class:`storage.ports.CappedList`):
                                      ``push``, ``push_to_many``, ``range_many``
 counters                             ``store.counter`` (:class:`storage.ports.Counter`)
@@ -55,6 +57,8 @@ broadcast to whoever listens now     ``store.pubsub`` (:class:`storage.ports.Pub
 a rate limit                         :class:`blocks.ratelimit.RateLimiter`
 one effect per key, despite retries  :class:`blocks.idempotency.IdempotencyStore`
 "not now, at that time"              :class:`blocks.delayed_queue.DelayedQueue`
+an in-process cache (LRU/FIFO, TTL)  :class:`blocks.cache.Cache`, with ``statistics()``
+which node holds a key               :class:`blocks.hash_ring.HashRing` (consistent hashing)
 what an operation costs              ``store.record_commands()``: the Redis commands and
                                      ``round_trips`` a block of code issued
 ==================================== ===========================================================

@@ -1,4 +1,4 @@
-"""A broker that loses messages (메시지 유실): a fault any chapter's queue can be given.
+"""A broker that loses or duplicates messages (메시지 유실, 중복): a fault for any queue.
 
 A work queue acknowledges a publish and may still lose the message: a Redis primary that
 fails over before its replica received the write, a broker restarted without persistence.
@@ -37,26 +37,36 @@ __all__ = ["LossyQueue"]
 
 
 class LossyQueue:
-    """A :class:`WorkQueue` that silently loses each published message with ``loss_rate``.
+    """A :class:`WorkQueue` that silently loses each published message with ``loss_rate``,
+    and publishes a kept one twice with ``duplicate_rate`` (an at-least-once producer that
+    retried a publish whose answer it never saw).
 
-    ``lost`` lists the ``(queue, body)`` of every message it dropped, in order.
+    ``lost`` lists the ``(queue, body)`` of every message it dropped, in order;
+    ``duplicated`` counts the second copies.
     """
 
-    def __init__(self, inner: WorkQueue, *, rng: Random, loss_rate: float) -> None:
+    def __init__(self, inner: WorkQueue, *, rng: Random, loss_rate: float,
+                 duplicate_rate: float = 0.0) -> None:
         if not isinstance(inner, WorkQueue):
             raise InvalidArgument.bad_value("inner", inner, "a WorkQueue")
         if not isinstance(rng, Random):
             raise InvalidArgument.bad_value("rng", rng, "a random.Random (seeded)")
         self.inner = inner
         self.loss_rate = check_probability("loss_rate", loss_rate)
+        self.duplicate_rate = check_probability("duplicate_rate", duplicate_rate)
         self.lost: list[tuple[str, str]] = []
+        self.duplicated = 0
         self._rng = rng
 
     def publish(self, queue: str, body: str) -> str:
         if self._rng.random() < self.loss_rate:
             self.lost.append((queue, body))
             return f"lost-{len(self.lost)}"  # acknowledged, never stored
-        return self.inner.publish(queue, body)
+        message_id = self.inner.publish(queue, body)
+        if self.duplicate_rate and self._rng.random() < self.duplicate_rate:
+            self.inner.publish(queue, body)
+            self.duplicated += 1
+        return message_id
 
     def create_group(self, queue: str, group: str, *, visibility_timeout_s: float = 30.0,
                      max_deliveries: int = 5) -> None:

@@ -1,0 +1,240 @@
+"""The news feed cache (뉴스 피드 캐시): each user's feed as post ids, in one of two shapes.
+
+The notes' step 4: fanout workers put ``<post id, user id>`` into the feed cache, the user id
+being the key (``feed:{<user>}``) and the post id the entry. Two structures can hold it, and
+the chapter compares them:
+
+=============== ============================================= ==============================
+shape           what it costs                                  order
+=============== ============================================= ==============================
+capped list     O(1) push to the front, trim to N (Twitter's   by arrival: a late write lands
+(``"list"``)    choice: ``LPUSH`` + ``LTRIM``); a read takes   out of place, a repeated push
+                the whole list and sorts it                    is kept twice (dropped on read)
+sorted timeline O(log N) insert and trim; a page is one range  exact, by Snowflake id; a
+(``"sorted"``)  query after a cursor                           repeated push changes nothing
+=============== ============================================= ==============================
+
+Either way a feed keeps at most :data:`~reference.feed.model.FEED_MAX_ENTRIES` (800) ids and
+a fanout write **never creates a feed** (``only_existing``): a feed that is not cached (never
+built, dropped for an inactive user, wiped with a lost cache node) stays a miss, and the next
+read rebuilds it whole from the post store. A stray write would have made a one-post feed
+that hides everything older.
+
+Examples
+--------
+>>> from reference.core.clock import FakeClock
+>>> from reference.storage import connect
+>>> feeds = SortedFeeds(connect("memory", clock=FakeClock()))
+>>> feeds.push(["ada", "bob"], 7)      # nobody's feed is cached yet: nothing is written
+0
+>>> feeds.read("ada") is None
+True
+>>> feeds.write("ada", [5, 3])         # rebuilt on a miss
+>>> feeds.push(["ada", "bob"], 7)
+1
+>>> feeds.read("ada"), feeds.statistics().misses
+([7, 5, 3], 1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from reference.feed.model import FEED_MAX_ENTRIES, PostId, UserId
+from reference.storage.ports import CappedList, IdTimeline, KeyValue
+
+__all__ = [
+    "FEED_SHAPES",
+    "FeedCache",
+    "FeedCacheStatistics",
+    "ListFeeds",
+    "SortedFeeds",
+    "feed_key",
+    "feeds_on",
+]
+
+FeedShape = Literal["sorted", "list"]
+FEED_SHAPES: tuple[FeedShape, ...] = ("sorted", "list")
+
+
+def feed_key(user_id: UserId) -> str:
+    return f"feed:{{{user_id}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCacheStatistics:
+    """Reads that found a feed (hits) or not (misses, each followed by a rebuild), feeds
+    rebuilt and dropped, fanout writes asked for and made (a write to an uncached feed is
+    skipped), entries removed."""
+
+    hits: int
+    misses: int
+    rebuilt: int
+    dropped: int
+    pushes: int
+    written: int
+    removed: int
+
+    @property
+    def hit_rate(self) -> float:
+        reads = self.hits + self.misses
+        return self.hits / reads if reads else 0.0
+
+
+class FeedCache(Protocol):
+    """What the fanout workers and the news feed service ask of the feed cache."""
+
+    shape: FeedShape
+    max_entries: int
+
+    def push(self, users: Sequence[UserId], post_id: PostId) -> int: ...
+    def read(self, user: UserId) -> list[PostId] | None: ...
+    def write(self, user: UserId, post_ids: Sequence[PostId]) -> None: ...
+    def backfill(self, user: UserId, post_ids: Sequence[PostId]) -> bool: ...
+    def remove(self, users: Sequence[UserId], post_ids: Sequence[PostId]) -> int: ...
+    def drop(self, user: UserId) -> bool: ...
+    def statistics(self) -> FeedCacheStatistics: ...
+
+
+class _Counts:
+    """The counters both shapes keep."""
+
+    def __init__(self) -> None:
+        self.hits = self.misses = self.rebuilt = self.dropped = 0
+        self.pushes = self.written = self.removed = 0
+
+    def statistics(self) -> FeedCacheStatistics:
+        return FeedCacheStatistics(self.hits, self.misses, self.rebuilt, self.dropped,
+                                   self.pushes, self.written, self.removed)
+
+
+class _Store(Protocol):
+    @property
+    def kv(self) -> KeyValue: ...
+    @property
+    def id_timeline(self) -> IdTimeline: ...
+    @property
+    def lists(self) -> CappedList: ...
+
+
+class SortedFeeds(_Counts):
+    """Feeds as sorted timelines of Snowflake ids (exact order; a set: repeats collapse)."""
+
+    shape: FeedShape = "sorted"
+
+    def __init__(self, store: _Store, *, max_entries: int = FEED_MAX_ENTRIES) -> None:
+        super().__init__()
+        self._ids = store.id_timeline
+        self._kv = store.kv
+        self.max_entries = max_entries
+
+    def push(self, users: Sequence[UserId], post_id: PostId) -> int:
+        """Add ``post_id`` to the cached feeds among ``users`` (one round trip)."""
+        self.pushes += len(users)
+        added = self._ids.add_to_many([feed_key(u) for u in users], post_id,
+                                      max_len=self.max_entries, only_existing=True)
+        self.written += added
+        return added
+
+    def read(self, user: UserId) -> list[PostId] | None:
+        """The feed's ids, newest first; None on a miss."""
+        ids = self._ids.newest(feed_key(user), limit=self.max_entries)
+        self.hits, self.misses = self.hits + bool(ids), self.misses + (not ids)
+        return ids or None
+
+    def write(self, user: UserId, post_ids: Sequence[PostId]) -> None:
+        """Replace ``user``'s feed with ``post_ids`` (a rebuild), newest ``max_entries``."""
+        key = feed_key(user)
+        self._kv.delete(key)
+        if post_ids:
+            self._ids.add(key, post_ids)
+            self._ids.trim_to(key, self.max_entries)
+        self.rebuilt += 1
+
+    def backfill(self, user: UserId, post_ids: Sequence[PostId]) -> bool:
+        """Copy ``post_ids`` into ``user``'s feed if it is cached (a follow); True if so."""
+        key = feed_key(user)
+        if not self._ids.size(key):
+            return False  # not cached: the next read rebuilds it, these posts included
+        self._ids.add(key, post_ids)
+        self._ids.trim_to(key, self.max_entries)
+        return True
+
+    def remove(self, users: Sequence[UserId], post_ids: Sequence[PostId]) -> int:
+        """Take ``post_ids`` out of the feeds of ``users`` (an unfollow, a delete)."""
+        removed = sum(self._ids.remove_from_many([feed_key(u) for u in users], post_id)
+                      for post_id in post_ids)
+        self.removed += removed
+        return removed
+
+    def drop(self, user: UserId) -> bool:
+        """Forget ``user``'s feed: the next read rebuilds it."""
+        dropped = self._kv.delete(feed_key(user)) == 1
+        self.dropped += dropped
+        return dropped
+
+
+class ListFeeds(_Counts):
+    """Feeds as capped lists, newest arrival first (Twitter's timelines in Redis)."""
+
+    shape: FeedShape = "list"
+
+    def __init__(self, store: _Store, *, max_entries: int = FEED_MAX_ENTRIES) -> None:
+        super().__init__()
+        self._lists = store.lists
+        self._kv = store.kv
+        self.max_entries = max_entries
+
+    def push(self, users: Sequence[UserId], post_id: PostId) -> int:
+        """Push ``post_id`` onto the cached feeds among ``users`` (one round trip)."""
+        keys = [feed_key(u) for u in users]
+        self.pushes += len(users)
+        before = self.written
+        self._lists.push_to_many(keys, str(post_id), max_len=self.max_entries,
+                                 only_existing=True)
+        self.written = before + len(users)  # a list push cannot say which keys existed
+        return len(users)
+
+    def read(self, user: UserId) -> list[PostId] | None:
+        """The feed's ids, newest first (sorted here: the list is in arrival order, and a
+        repeated push is dropped); None on a miss."""
+        entries = self._lists.range(feed_key(user), 0, -1)
+        self.hits, self.misses = self.hits + bool(entries), self.misses + (not entries)
+        return sorted({int(e) for e in entries}, reverse=True) or None
+
+    def write(self, user: UserId, post_ids: Sequence[PostId]) -> None:
+        """Replace ``user``'s feed with ``post_ids`` (a rebuild), newest ``max_entries``."""
+        key = feed_key(user)
+        self._kv.delete(key)
+        for post_id in sorted(post_ids)[-self.max_entries:]:  # oldest first: newest ends in front
+            self._lists.push(key, str(post_id), max_len=self.max_entries)
+        self.rebuilt += 1
+
+    def backfill(self, user: UserId, post_ids: Sequence[PostId]) -> bool:
+        """Push ``post_ids`` onto ``user``'s feed if it is cached (a follow); True if so."""
+        key = feed_key(user)
+        if not self._lists.length(key):
+            return False  # not cached: the next read rebuilds it, these posts included
+        for post_id in sorted(post_ids):
+            self._lists.push(key, str(post_id), max_len=self.max_entries)
+        return True
+
+    def remove(self, users: Sequence[UserId], post_ids: Sequence[PostId]) -> int:
+        """Take ``post_ids`` out of the feeds of ``users`` (O(N) per list: LREM)."""
+        removed = sum(self._lists.remove_from_many([feed_key(u) for u in users], str(p))
+                      for p in post_ids)
+        self.removed += removed
+        return removed
+
+    def drop(self, user: UserId) -> bool:
+        dropped = self._kv.delete(feed_key(user)) == 1
+        self.dropped += dropped
+        return dropped
+
+
+def feeds_on(store: _Store, shape: FeedShape, *, max_entries: int = FEED_MAX_ENTRIES
+             ) -> FeedCache:
+    """The feed cache of ``shape`` on ``store``."""
+    return (SortedFeeds if shape == "sorted" else ListFeeds)(store, max_entries=max_entries)
