@@ -6,7 +6,8 @@ two phases:
 
 **Check** (reads only; any failure raises and leaves the store exactly as it was)
 
-1. authenticate: app key, timestamp, HMAC signature (:mod:`.auth`);
+1. authenticate: app key, timestamp, HMAC signature (:mod:`.auth`; a malformed request,
+   such as a ``None`` body or text with a lone surrogate, cannot even be built);
 2. validate the request fields (:mod:`.validation`);
 3. load the user's contact info (:mod:`.contacts`) — an unknown user is NotFound;
 4. load the template, check it covers the requested channels, render it (:mod:`.templates`)
@@ -17,7 +18,8 @@ two phases:
 
 6. claim the request's nonce (a replay stops here, still with nothing else written);
 7. per channel, in Knock's order: no contact info → suppressed; opted out → suppressed;
-   over the per-user rate limit (전송률 제한) → suppressed; else one :class:`~.model.Job`
+   over the per-user rate limit (전송률 제한), asked only for an address this event was
+   never granted (:class:`EventGrants`) → suppressed; else one :class:`~.model.Job`
    per (channel, address) with a Snowflake ``notification_id``, published on the channel's
    queue — or, inside quiet hours, scheduled on the ``deferred`` delayed queue;
 8. record ``accepted`` then ``queued`` / ``deferred`` / ``suppressed`` on the notification
@@ -34,16 +36,22 @@ Choices worth knowing:
 - The rate limit is counted once per (user, channel) per request, however many devices the
   user has, for sends and deferrals alike; over the limit the channel is suppressed with
   reason ``rate_limited:channel=...`` (throttle: drop), not queued for later.
-- **Duplicate event ids are not rejected here.** Two submissions of ``event_id`` produce two
-  sets of jobs with the same :attr:`~.model.Job.dedupe_key`; the workers' dedupe makes the
-  *effect* (the message on the phone) happen once. The intake cannot be the place for
-  exactly-once anyway: a job can still be redelivered by the queue after this point.
+- **Duplicate event ids are not rejected here, and not charged twice.** Two submissions of
+  ``event_id`` produce two sets of jobs with the same :attr:`~.model.Job.dedupe_key`; the
+  workers' dedupe makes the *effect* (the message on the phone) happen once. The intake
+  cannot be the place for exactly-once anyway: a job can still be redelivered by the queue
+  after this point. But a repeat must not spend the user's budget, or ten retries of one
+  event would throttle the user's next real notification: the store remembers which
+  (channel, address) of each event the limit granted (:class:`EventGrants`, for the
+  workers' 24 h dedupe window), and a channel with nothing new is not charged again.
 - Work-queue consumer groups must exist before the first submit (a group sees only
   messages published after it is created):
   :func:`reference.notification.pump.ensure_groups` creates them.
 - A deferred job is released by :meth:`NotificationAPI.release_deferred` (the pump), which
-  queues it as it was decided at intake: a user who opts out during their quiet hours still
-  gets what was accepted before.
+  reads the user's opt-outs again first: a user who opts out of its channel or category
+  during their quiet hours does not get it (it is suppressed, reason
+  ``opted_out:... (while deferred)``). Quiet hours are not decided again: the job leaves at
+  the time it was promised.
 
 Examples
 --------
@@ -83,18 +91,20 @@ from typing import Protocol
 
 from reference.blocks.delayed_queue import DelayedQueue
 from reference.blocks.ratelimit import RateLimiterLike
-from reference.core.clock import Clock
+from reference.core.clock import US_PER_S, Clock
 from reference.core.errors import InvalidArgument, LabError
 from reference.core.ids import SnowflakeGenerator
 from reference.notification.auth import AppRegistry, RequestVerifier, SignedRequest
 from reference.notification.contacts import ContactBook
 from reference.notification.model import (
+    IDEMPOTENCY_WINDOW_S,
     Channel,
     Job,
     NotificationRequest,
     Status,
     StatusChange,
     StatusRecorder,
+    check_instant,
     queue_name,
 )
 from reference.notification.records import NotificationRecords
@@ -122,6 +132,7 @@ __all__ = [
     "BATCH_API_PATH",
     "DEFERRED_QUEUE",
     "APIStatistics",
+    "EventGrants",
     "NotificationAPI",
     "Receipt",
     "ReceiptEntry",
@@ -198,6 +209,74 @@ class APIStatistics:
     opted_out_while_deferred: int
 
 
+class EventGrants:
+    """Which (channel, address) of a user's event already passed the per-user rate limit.
+
+    A calling service may send an event again: a retry after a timeout, an at-least-once
+    producer. The repeat's jobs carry the same dedupe key (event, channel, address) as the
+    first ones, and the workers let at most one of them take effect, so the repeat must not
+    spend the user's budget a second time. Each grant is therefore remembered, and a channel
+    whose every address was granted for this event before is not charged again. Only grants
+    are remembered: a channel suppressed at intake (no contact, opted out, over the limit)
+    took nothing, so a repeat decides it afresh.
+
+    Parameters
+    ----------
+    kv : KeyValue
+        One hash per (user, event), ``grants:{<user_id>}:<event_id>``, one field per
+        ``<channel>|<address>`` holding the grant's time in whole microseconds.
+    window_s : float
+        How long a grant counts: the workers' dedupe window (24 h). Past it a repeat has an
+        effect of its own again, and pays for it.
+
+    Notes
+    -----
+    One HGETALL per non-critical request that reaches the limiter, one HSET per request
+    that was granted something. The store, not the API instance, holds the grants, so a
+    repeat sent to another API server is recognised too. Reading and writing are two
+    steps: two servers handling the same event at the same instant may both be charged, so
+    the limit errs on the strict side, never the loose one. The hashes have no TTL (the
+    key-value port has none); production would add one beyond the window, as hygiene only.
+
+    Examples
+    --------
+    >>> from reference.core.clock import FakeClock
+    >>> from reference.storage import connect
+    >>> grants = EventGrants(connect("memory", clock=FakeClock()).kv, window_s=60.0)
+    >>> grants.remember("u1", "evt-1", ["sms|+14155550100"], now=0.0)
+    >>> sorted(grants.granted("u1", "evt-1", now=59.0)), grants.granted("u1", "evt-1", now=60.0)
+    (['sms|+14155550100'], frozenset())
+    """
+
+    __slots__ = ("_kv", "_window_us")
+
+    def __init__(self, kv: KeyValue, *, window_s: float = IDEMPOTENCY_WINDOW_S) -> None:
+        if not isinstance(kv, KeyValue):
+            raise InvalidArgument.bad_value("kv", kv, "a KeyValue port (store.kv)")
+        self._kv = kv
+        window = check_instant("window_s", window_s, "at least a microsecond, finite",
+                               low=1 / US_PER_S)
+        self._window_us = round(window * US_PER_S)
+
+    @staticmethod
+    def _key(user_id: str, event_id: str) -> str:
+        return f"grants:{{{user_id}}}:{event_id}"
+
+    def granted(self, user_id: str, event_id: str, *, now: float) -> frozenset[str]:
+        """The ``<channel>|<address>`` fields of the event granted within the window."""
+        now_us = round(now * US_PER_S)
+        fields = self._kv.hgetall(self._key(user_id, event_id))
+        return frozenset(f for f, at in fields.items() if now_us < int(at) + self._window_us)
+
+    def remember(self, user_id: str, event_id: str, fields: list[str], *, now: float) -> None:
+        """Record that ``fields`` of the event were granted at ``now``."""
+        at = str(round(now * US_PER_S))
+        self._kv.hset(self._key(user_id, event_id), dict.fromkeys(fields, at))
+
+    def __repr__(self) -> str:
+        return f"EventGrants(window_s={self._window_us / US_PER_S!r})"
+
+
 def _check_route(signed: SignedRequest, path: str) -> None:
     """Refuse a request signed for another method or path than this endpoint's."""
     if signed.method != "POST" or signed.path != path:
@@ -236,6 +315,9 @@ class NotificationAPI:
         found again.
     ids : SnowflakeGenerator
         Issues ``notification_id`` values (one per (channel, address) outcome).
+    grants : EventGrants
+        Which (event, channel, address) already passed the limit: a repeated event is not
+        charged again (see :class:`EventGrants`).
     limiter : RateLimiterLike or None
         Per-user limit, asked with key ``"<user_id>|<channel>"``; None means no limit.
 
@@ -243,7 +325,9 @@ class NotificationAPI:
     -----
     ``submit`` costs: a handful of reads (app, contacts, template, settings), then per
     channel one limiter call and per address one publish (or one ZADD) and two log records,
-    plus an HSET and a ZADD when the log is the notification DB.
+    plus an HSET and a ZADD when the log is the notification DB. With a limiter, a
+    non-critical request also reads its event's grants (one HGETALL) and, when granted,
+    records them (one HSET).
     Nothing is cached between requests: that is what makes the instance stateless.
     """
 
@@ -251,6 +335,7 @@ class NotificationAPI:
         "_clock",
         "_counts",
         "_deferred",
+        "_grants",
         "_ids",
         "_limiter",
         "_log",
@@ -275,6 +360,7 @@ class NotificationAPI:
         deferred: DelayedQueue,
         log: StatusRecorder,
         ids: SnowflakeGenerator,
+        grants: EventGrants,
         limiter: RateLimiterLike | None = None,
     ) -> None:
         checks: list[tuple[str, object, type | tuple[type, ...]]] = [
@@ -286,6 +372,7 @@ class NotificationAPI:
             ("queue", queue, WorkQueue),
             ("deferred", deferred, DelayedQueue),
             ("ids", ids, SnowflakeGenerator),
+            ("grants", grants, EventGrants),
         ]
         for name, value, kind in checks:
             if not isinstance(value, kind):
@@ -304,6 +391,7 @@ class NotificationAPI:
         self._deferred = deferred
         self._log = log
         self._ids = ids
+        self._grants = grants
         self._limiter = limiter
         self._records = log if isinstance(log, NotificationRecords) else None
         self._counts = dict.fromkeys(APIStatistics.__dataclass_fields__, 0)
@@ -330,6 +418,7 @@ class NotificationAPI:
             deferred=DelayedQueue(store.timeline, name=DEFERRED_QUEUE),
             log=log,
             ids=ids,
+            grants=EventGrants(store.kv),
             limiter=limiter,
         )
 
@@ -411,9 +500,7 @@ class NotificationAPI:
         self._counts["accepted"] += len(items)
         receipts = []
         for request, rendered, plans in checked:
-            entries: list[ReceiptEntry] = []
-            for plan in plans:
-                entries.extend(self._commit(plan, request, rendered.title, rendered.body, now))
+            entries = self._commit_request(request, rendered, plans, now)
             receipts.append(Receipt(
                 event_id=request.event_id,
                 user_id=request.user_id,
@@ -450,23 +537,48 @@ class NotificationAPI:
             plans.append(_Plan(channel, addresses, decision, ids))
         return rendered, plans
 
-    def _suppression(self, plan: _Plan, request: NotificationRequest) -> str | None:
+    def _commit_request(self, request: NotificationRequest, rendered: Rendered,
+                        plans: list[_Plan], now: float) -> list[ReceiptEntry]:
+        """Every write of one checked request, channel by channel in its order; the event's
+        grants are read once before and the new ones written once after."""
+        charged = self._limiter is not None and not request.critical and any(
+            p.addresses and not isinstance(p.decision, Suppress) for p in plans)
+        granted = (self._grants.granted(request.user_id, request.event_id, now=now)
+                   if charged else frozenset())
+        fresh: list[str] = []
+        entries: list[ReceiptEntry] = []
+        for plan in plans:
+            reason = self._suppression(plan, request, granted, fresh)
+            entries.extend(self._commit(plan, request, rendered.title, rendered.body, now,
+                                        reason))
+        if fresh:
+            self._grants.remember(request.user_id, request.event_id, fresh, now=now)
+        return entries
+
+    def _suppression(self, plan: _Plan, request: NotificationRequest,
+                     granted: frozenset[str], fresh: list[str]) -> str | None:
+        """Why ``plan``'s channel is suppressed at intake (None: it goes), in Knock's order.
+
+        The per-user limit is asked once per channel, and only if the channel reaches an
+        address this event was never granted (a repeated event is not charged again); the
+        fields it is granted are appended to ``fresh``."""
         channel = plan.channel.value
         if not plan.addresses:
             return f"no_contact:channel={channel}"
         if isinstance(plan.decision, Suppress):
             return plan.decision.reason
         if self._limiter is not None and not request.critical:
-            verdict = self._limiter.acquire(f"{request.user_id}|{channel}")
-            if not verdict.allowed:
-                self._counts["rate_limited"] += 1
-                return f"rate_limited:channel={channel}"
+            new = [f for a in plan.addresses if (f := f"{channel}|{a}") not in granted]
+            if new:
+                verdict = self._limiter.acquire(f"{request.user_id}|{channel}")
+                if not verdict.allowed:
+                    self._counts["rate_limited"] += 1
+                    return f"rate_limited:channel={channel}"
+                fresh.extend(new)
         return None
 
-    def _commit(
-        self, plan: _Plan, request: NotificationRequest, title: str, body: str, now: float
-    ) -> list[ReceiptEntry]:
-        reason = self._suppression(plan, request)
+    def _commit(self, plan: _Plan, request: NotificationRequest, title: str, body: str,
+                now: float, reason: str | None) -> list[ReceiptEntry]:
         entries = []
         for address, notification_id in zip(plan.addresses or ("",), plan.ids, strict=True):
             job = Job(
@@ -552,7 +664,8 @@ class NotificationAPI:
                 self._counts["opted_out_while_deferred"] += 1
                 continue
             if self._records is not None:
-                self._records.save(job, item, waiting_in="queue", due_at=now)
+                self._records.save(job, item, waiting_in="queue", due_at=now,
+                                   moved_from="deferred")
             self._queue.publish(queue_name(job.channel), item)
             self._record(job, Status.QUEUED, now, "released:quiet_hours_ended")
             released.append(job)

@@ -53,9 +53,9 @@ from dataclasses import dataclass, field
 from random import Random
 from typing import NamedTuple
 
-from reference.core.checks import check_positive_seconds, check_time
+from reference.core.checks import check_positive_seconds
 from reference.core.errors import Conflict, InvalidArgument, Unauthorized
-from reference.notification.model import REPLAY_WINDOW_S
+from reference.notification.model import REPLAY_WINDOW_S, check_instant, check_text, invalid
 from reference.storage.ports import KeyValue, Timeline
 
 __all__ = [
@@ -85,6 +85,7 @@ _NONCE = re.compile(r"[A-Za-z0-9_\-]{8,64}")
 _APP_KEY = re.compile(r"ak_[0-9a-f]{16}")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_LATEST_TIMESTAMP_S = 10**12 - 1  # the largest X-Timestamp the header's 12 digits can carry
 
 
 class AppCredentials(NamedTuple):
@@ -173,12 +174,29 @@ class AppRegistry:
 
 @dataclass(frozen=True, slots=True)
 class SignedRequest:
-    """An API call as it arrives: method, path, header-like dict and the raw body."""
+    """An API call as it arrives: method, path, header-like dict and the raw body.
+
+    Every field is text that UTF-8 can encode (the bytes that would cross a network), so
+    ``None``, ``bytes`` or a lone surrogate is refused here, when the request is built,
+    with :class:`~reference.core.errors.InvalidArgument`: nothing downstream (the
+    signature's hash, the store) ever meets one. What the text *says* (a known app key, a
+    fresh timestamp, a valid signature) is the verifier's business.
+    """
 
     method: str
     path: str
     headers: Mapping[str, str]
     body: str
+
+    def __post_init__(self) -> None:
+        check_text("method", self.method, "an HTTP method such as 'POST'")
+        check_text("path", self.path, "a path such as '/v1/notifications'")
+        check_text("body", self.body, "the body as a str")
+        if not isinstance(self.headers, Mapping):
+            raise invalid("headers", self.headers, "a mapping of header name -> str")
+        for name, value in self.headers.items():
+            check_text("header name", name, "a str")
+            check_text(f"headers[{name!r}]", value, "a str")
 
     def header(self, name: str) -> str | None:
         """A header's value, matched case-insensitively as HTTP does, or None."""
@@ -225,20 +243,22 @@ def sign(
     Raises
     ------
     InvalidArgument
-        If the method, path, body, timestamp or nonce is malformed.
+        If the method, path, body, timestamp (>= 0, and below 10**12 s: what the header's
+        12 digits carry), nonce or credentials are malformed.
     """
+    check_text("app_key", app_key, "the app key (a str)")
+    try:
+        check_text("app_secret", app_secret)
+    except InvalidArgument:
+        raise InvalidArgument("app_secret (not shown) is invalid: expected the app's secret, "
+                              "a str that UTF-8 can encode") from None
     if not isinstance(method, str) or not method.isalpha():
         raise InvalidArgument.bad_value("method", method, "an HTTP method such as 'POST'")
     if not isinstance(path, str) or not path.startswith("/") or not path.isprintable():
         raise InvalidArgument.bad_value("path", path, "a path starting with '/'")
-    if not isinstance(body, str):
-        raise InvalidArgument.bad_value("body", body, "a str")
-    if (
-        isinstance(timestamp, bool)
-        or not isinstance(timestamp, (int, float))
-        or not (math.isfinite(timestamp) and timestamp >= 0)
-    ):
-        raise InvalidArgument.bad_value("timestamp", timestamp, "seconds since the epoch")
+    check_text("body", body)
+    check_instant("timestamp", timestamp, "seconds since the epoch", low=0,
+                  high=_LATEST_TIMESTAMP_S)
     if not isinstance(nonce, str) or not _NONCE.fullmatch(nonce):
         raise InvalidArgument.bad_value("nonce", nonce, "8..64 characters of A-Z a-z 0-9 _ -")
     ts = str(math.floor(timestamp))
@@ -347,7 +367,7 @@ class RequestVerifier:
             Missing or malformed headers, an unknown app key, a timestamp outside the
             replay window, or a signature that does not match.
         """
-        check_time("now", now)
+        check_instant("now", now, "a finite time in seconds")
         if not isinstance(request, SignedRequest):
             raise self._reject("malformed", f"expected a SignedRequest, got {request!r}")
         values = {}
@@ -398,6 +418,9 @@ class RequestVerifier:
         Unauthorized
             If the nonce was already used by this app inside the window.
         """
+        now = check_instant("now", now, "a finite time in seconds")
+        if not isinstance(caller, Caller):
+            raise InvalidArgument.bad_value("caller", caller, "a Caller from check()")
         key = f"nonce:{{{caller.app_key}}}:{caller.nonce}"
         if not self._kv.set(key, str(caller.timestamp), if_absent=True):
             raise self._reject(

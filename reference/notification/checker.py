@@ -17,7 +17,9 @@ anomaly                   the promise broken
                           opted out of when the request was made, or, for a deferred
                           notification, when it was released
 ``rate_limit_exceeded``   at most ``limit`` non-critical notifications accepted per (user,
-                          channel) in *any* window of ``window_s`` (a sliding check)
+                          channel) in *any* window of ``window_s`` (a sliding check); a
+                          repeated event counts only if it reaches an address its earlier
+                          acceptances on that channel did not (within the idempotency window)
 ``quiet_hours_dropped``   a non-critical request inside the user's quiet hours (opted in,
                           reachable, under the limit) is deferred, never dropped (at its
                           release only an opt-out made meanwhile may suppress it)
@@ -55,6 +57,7 @@ checked 8 requests, 18 notifications, 10 effects, 8 rate-limit acquisitions: no 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -67,7 +70,7 @@ from reference.core.checking import Anomaly, CheckerSpec, CheckReport
 from reference.core.clock import US_PER_S
 from reference.core.errors import InvalidArgument
 from reference.notification.api import ReceiptEntry
-from reference.notification.model import Channel, Status, StatusChange
+from reference.notification.model import IDEMPOTENCY_WINDOW_S, Channel, Status, StatusChange
 from reference.notification.retry import Alert
 from reference.notification.scenario import (
     ProviderEffect,
@@ -364,16 +367,36 @@ def _settings_violations(pe: ProviderEffect, acc: _Accepted,
     return found
 
 
+def _charged(record: RequestRecord,
+             granted: dict[tuple[str, str, Channel, str], float]) -> list[Channel]:
+    """The channels on which ``record`` took a unit of its user's rate limit: once per
+    (user, channel) per non-critical request that passed the limit (queued or deferred),
+    however many devices, unless every address it reached there was already granted for
+    this event within the idempotency window (a repeated event is not charged again).
+    ``granted`` remembers each (user, event, channel, address) grant's time, in request
+    order."""
+    request = record.request
+    if request.critical:
+        return []
+    charged = []
+    for channel in dict.fromkeys(e.channel for e in record.entries if e.status in _COUNTED):
+        keys = [(request.user_id, request.event_id, channel, e.address)
+                for e in record.entries if e.channel is channel]
+        new = [k for k in keys if record.at >= granted.get(k, -math.inf) + IDEMPOTENCY_WINDOW_S]
+        if new:
+            granted.update(dict.fromkeys(new, record.at))
+            charged.append(channel)
+    return charged
+
+
 def _rate_limit(requests: Sequence[RequestRecord],
                 rate_limit: tuple[int, float]) -> list[Anomaly]:
     limit, window_s = rate_limit
     window_us = round(window_s * US_PER_S)
     times: dict[tuple[str, Channel], list[int]] = defaultdict(list)
+    granted: dict[tuple[str, str, Channel, str], float] = {}
     for record in requests:
-        if record.request.critical:
-            continue
-        passed = {e.channel for e in record.entries if e.status in _COUNTED}
-        for channel in passed:  # once per (user, channel) per request, however many devices
+        for channel in _charged(record, granted):
             times[(record.request.user_id, channel)].append(round(record.at * US_PER_S))
     found = []
     for (user, channel), stamps in sorted(times.items()):
@@ -442,6 +465,7 @@ def _false_suppressions(requests: Sequence[RequestRecord],
     limit, window_s = rate_limit
     window_us = round(window_s * US_PER_S)
     grants: dict[tuple[str, Channel], list[int]] = defaultdict(list)  # in request order
+    granted: dict[tuple[str, str, Channel, str], float] = {}
     found = []
     for record in requests:
         request, prefs = record.request, record.preferences
@@ -467,9 +491,8 @@ def _false_suppressions(requests: Sequence[RequestRecord],
                 found.append(Anomaly("false_suppression", entry.notification_id,
                                      f"{channel.value} suppressed at {record.at:.3f} for "
                                      f"{reason!r}, which the recorded history contradicts"))
-        if not request.critical:
-            for channel in {e.channel for e in record.entries if e.status in _COUNTED}:
-                grants[(request.user_id, channel)].append(now_us)
+        for channel in _charged(record, granted):
+            grants[(request.user_id, channel)].append(now_us)
     return found
 
 

@@ -43,6 +43,7 @@ reference.core.errors.InvalidArgument: phone='555-0100' is invalid: expected an 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from reference.core.errors import Conflict, InvalidArgument, NotFound
@@ -56,6 +57,7 @@ __all__ = [
     "ContactBook",
     "Contacts",
     "validate_device_token",
+    "validate_device_tokens",
     "validate_email",
     "validate_phone",
     "validate_user_id",
@@ -158,6 +160,28 @@ def validate_device_token(token: object) -> DeviceToken:
             "token", token, f"1..{MAX_DEVICE_TOKEN_CHARS} characters of letters, digits, _:.-"
         )
     return token
+
+
+def validate_device_tokens(tokens: object, what: str = "tokens") -> tuple[DeviceToken, ...]:
+    """Return the tokens of ``tokens`` (a list, tuple, set or any other iterable), each
+    checked by :func:`validate_device_token`; InvalidArgument names ``what`` otherwise.
+
+    One token on its own is refused, not iterated: ``"apns-abc"`` would otherwise register
+    seven one-letter tokens. So are ``bytes`` and ``None``.
+
+    Examples
+    --------
+    >>> validate_device_tokens(["apns-1", "apns-2"], "ios")
+    ('apns-1', 'apns-2')
+    >>> validate_device_tokens("apns-abc", "ios")
+    Traceback (most recent call last):
+    ...
+    reference.core.errors.InvalidArgument: ios='apns-abc' is invalid: expected an iterable ...
+    """
+    if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Iterable):
+        raise InvalidArgument.bad_value(
+            what, tokens, "an iterable of device tokens, such as ['apns-abc'] (not one str)")
+    return tuple(validate_device_token(token) for token in tokens)
 
 
 def _push_channel(platform: object) -> Channel:

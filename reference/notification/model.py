@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -51,6 +52,9 @@ __all__ = [
     "StatusChange",
     "StatusRecorder",
     "UserId",
+    "check_instant",
+    "check_text",
+    "invalid",
     "queue_name",
 ]
 
@@ -110,7 +114,7 @@ class Status(enum.StrEnum):
 
     ACCEPTED = "accepted"
     QUEUED = "queued"
-    DEFERRED = "deferred"  # quiet hours / send window: will be queued later, never dropped
+    DEFERRED = "deferred"  # quiet hours: queued when they end (unless opted out meanwhile)
     SENT = "sent"  # the provider accepted it
     DELIVERED = "delivered"  # the provider reported it reached the device/inbox
     FAILED = "failed"  # one attempt failed; a retry may follow
@@ -123,7 +127,7 @@ class NotificationRequest:
     """What a calling service asks for: notify ``user_id`` about ``event_id``.
 
     ``event_id`` is the idempotency key: the same event sent twice has one effect per
-    (event, channel, device).
+    (event, channel, device), and takes one unit of the user's rate limit per channel.
     """
 
     event_id: EventId
@@ -288,3 +292,84 @@ class StatusRecorder(Protocol):
     """Where state changes go (the notification log implements it)."""
 
     def record(self, change: StatusChange) -> None: ...
+
+
+# ── boundary checks every intake module shares ──────────────────────────────────────────
+
+
+def invalid(name: str, value: object, expected: str) -> InvalidArgument:
+    """The standard ``name=value is invalid: expected ...`` error, with ``value`` shown short.
+
+    Like :meth:`InvalidArgument.bad_value`, but safe for anything a caller may send: long
+    text is cut, and an int too long to print (Python refuses ``repr`` beyond 4300 digits)
+    is shown by its size.
+
+    Examples
+    --------
+    >>> str(invalid("t", 10**5000, "a finite time"))
+    't=<an int of 16610 bits> is invalid: expected a finite time'
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        shown = f"<an int of {value.bit_length()} bits>"
+    else:
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:79] + "…"
+    return InvalidArgument(f"{name}={shown} is invalid: expected {expected}")
+
+
+def check_text(name: str, value: object, expected: str = "a str") -> str:
+    """Return ``value`` if it is a str that UTF-8 can encode, else InvalidArgument.
+
+    A lone surrogate (``"\\ud800"``) is a Python str with no UTF-8 bytes: the memory backend
+    would keep it, Redis refuses it (``UnicodeEncodeError``), hashing or signing it fails,
+    and no provider could receive it. So every text that enters the system is checked here
+    once, at the boundary, and every backend behaves the same.
+
+    Notes
+    -----
+    O(len(value)); ASCII text (most of it) is decided by one ``isascii`` scan.
+
+    Examples
+    --------
+    >>> check_text("body", "Hi Ada")
+    'Hi Ada'
+    >>> check_text("body", "Hi \\ud800")
+    Traceback (most recent call last):
+    ...
+    reference.core.errors.InvalidArgument: body='Hi \\ud800' is invalid: expected a str ...
+    """
+    if not isinstance(value, str):
+        raise invalid(name, value, expected)
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise invalid(name, value, f"{expected} that UTF-8 can encode (a lone surrogate "
+                                       f"at index {exc.start})") from None
+    return value
+
+
+def check_instant(name: str, value: object, expected: str, *,
+                  low: float = -math.inf, high: float = math.inf) -> float:
+    """``value`` as a float if it is a finite number of seconds in ``low..high``.
+
+    Unlike :func:`math.isfinite`, an int too large for a float (``10**400``) is refused with
+    InvalidArgument, not an ``OverflowError``; bools are refused as everywhere.
+
+    Examples
+    --------
+    >>> check_instant("now", 12, "a time")
+    12.0
+    >>> check_instant("now", 10**400, "a time")
+    Traceback (most recent call last):
+    ...
+    reference.core.errors.InvalidArgument: now=<an int of 1329 bits> is invalid: expected a time
+    """
+    number = math.nan
+    if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)
+                                    and abs(value) < 2**1000):
+        number = float(value)
+    if not (math.isfinite(number) and low <= number <= high):
+        raise invalid(name, value, expected)
+    return number

@@ -244,7 +244,7 @@ class ScenarioConfig:
             crash_rate=0.01,
             queue_duplicate_rate=0.2,
             queue_loss_rate=0.02,
-            rate_limit=(3, 600.0),
+            rate_limit=(2, 600.0),
         )
 
     def scaled(self, *, users: int, events: int) -> ScenarioConfig:

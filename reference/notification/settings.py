@@ -7,8 +7,10 @@ settings keep them reachable. Three rules, applied in this order by :func:`decid
 2. **opt-in** per channel and per category — the defaults opt users in to everything except
    marketing, which needs an explicit opt-in; an opted-out pair is *suppressed* with a reason;
 3. **quiet hours** (a send window seen from the other side) in the user's IANA time zone:
-   a notification that falls inside them is *deferred* to the end of the window, never
-   dropped.
+   a notification that falls inside them is *deferred* to the end of the window, not
+   dropped for being quiet. The opt-ins are read again when it is released
+   (:meth:`~reference.notification.api.NotificationAPI.release_deferred`): a user who opts
+   out while it waits does not get it.
 
 The end of a quiet window is "the first instant after now at which the user's wall clock
 shows a time outside the window". Across midnight that is tomorrow's end time. A DST change
@@ -43,10 +45,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from reference.core.checks import check_time
 from reference.core.errors import InvalidArgument
 from reference.notification.contacts import validate_user_id
-from reference.notification.model import Category, Channel, UserId
+from reference.notification.model import Category, Channel, UserId, check_instant
 from reference.storage.ports import KeyValue
 
 __all__ = [
@@ -223,10 +224,7 @@ _NOW_RANGE = "a finite time in seconds from 0001-01-02T00:00Z to 9999-12-28T00:0
 
 def _check_now(now: object) -> float:
     """``now`` as a float if quiet hours can be computed for it, else InvalidArgument."""
-    value = check_time("now", now, _NOW_RANGE)
-    if not EARLIEST_NOW <= value <= LATEST_NOW:
-        raise InvalidArgument.bad_value("now", now, _NOW_RANGE)
-    return value
+    return check_instant("now", now, _NOW_RANGE, low=EARLIEST_NOW, high=LATEST_NOW)
 
 
 def _wall(zone: ZoneInfo, ts: float) -> time:

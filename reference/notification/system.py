@@ -70,6 +70,7 @@ email=None)
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from random import Random
@@ -87,20 +88,28 @@ from reference.core.checks import check_int, check_positive_seconds
 from reference.core.clock import US_PER_S, Clock, FakeClock
 from reference.core.errors import InvalidArgument, LabError
 from reference.core.faults import CrashPlan
-from reference.core.ids import SnowflakeGenerator
+from reference.core.ids import MAX_WORKER_ID, SnowflakeGenerator
 from reference.core.sim import Simulation, Timer
 from reference.notification.api import (
     DEFERRED_QUEUE,
     APIStatistics,
+    EventGrants,
     NotificationAPI,
 )
 from reference.notification.auth import AppCredentials, AppRegistry, AuthStatistics, RequestVerifier
 from reference.notification.client import NotificationClient
-from reference.notification.contacts import ContactBook, Contacts, validate_device_token
+from reference.notification.contacts import ContactBook, Contacts, validate_device_tokens
 from reference.notification.delivery import DeliveryService
-from reference.notification.model import CHANNEL_QUEUES, WORKER_GROUP, Channel, queue_name
+from reference.notification.model import (
+    CHANNEL_QUEUES,
+    WORKER_GROUP,
+    Channel,
+    check_instant,
+    queue_name,
+)
 from reference.notification.monitoring import Advice, MonitorStatistics, QueueMonitor
 from reference.notification.providers import (
+    PROVIDER_CHAINS,
     DeliveryReceipt,
     FailureModel,
     Provider,
@@ -241,6 +250,52 @@ def _positive(name: str, value: object) -> float:
     return check_positive_seconds(name, value, expected="a finite number of seconds > 0")
 
 
+def _check_delivery_arguments(
+    providers: object, failures: object, pool_sizes: object, quotas_per_minute: object,
+    policy: object, batch_size: object, limiter: object,
+) -> None:
+    """:meth:`NotificationSystem.create`'s checks of what the delivery side is built from,
+    all made before anything is created on the store (the delivery service creates the
+    consumer groups, and its workers are built after them)."""
+    if providers is None:
+        names = {name for chain in PROVIDER_CHAINS.values() for name in chain}
+        if not (failures is None or failures == "none" or isinstance(failures, Mapping)):
+            raise InvalidArgument.bad_value("failures", failures, "a mapping, 'none' or None")
+        models = failures if isinstance(failures, Mapping) else {}
+        if not set(models) <= names:
+            raise InvalidArgument.bad_value("failures", sorted(map(str, set(models) - names)),
+                                            f"names of chain providers {sorted(names)}")
+        for name, model in models.items():
+            if not isinstance(model, FailureModel):
+                raise InvalidArgument.bad_value(f"failures[{name!r}]", model, "a FailureModel")
+    else:
+        expected = "a mapping of every Channel to a non-empty sequence of providers"
+        if not isinstance(providers, Mapping) or any(
+                isinstance(providers.get(c), (str, bytes))
+                or not isinstance(providers.get(c), Sequence) or not providers.get(c)
+                for c in Channel):
+            raise InvalidArgument.bad_value("providers", providers, expected)
+        chains = [p for c in Channel for p in providers[c]]
+        for provider in chains:
+            if not (isinstance(getattr(provider, "name", None), str)
+                    and all(callable(getattr(provider, verb, None))
+                            for verb in ("send", "collect_receipts", "pending_receipts"))):
+                raise InvalidArgument.bad_value("providers", provider, "a Provider")
+        names = {p.name for p in chains}
+    if pool_sizes is not None and not (isinstance(pool_sizes, Mapping) and all(
+            isinstance(c, Channel) for c in pool_sizes)):
+        raise InvalidArgument.bad_value("pool_sizes", pool_sizes, "a mapping Channel -> int")
+    if quotas_per_minute is not None and not (isinstance(quotas_per_minute, Mapping)
+                                              and set(quotas_per_minute) <= names):
+        raise InvalidArgument.bad_value("quotas_per_minute", quotas_per_minute,
+                                        f"a mapping of provider names from {sorted(names)}")
+    if policy is not None and not isinstance(policy, RetryPolicy):
+        raise InvalidArgument.bad_value("policy", policy, "a RetryPolicy or None")
+    check_int("batch_size", batch_size, 1)
+    if limiter is not None and not callable(getattr(limiter, "acquire", None)):
+        raise InvalidArgument.bad_value("limiter", limiter, "a limiter with acquire(key)")
+
+
 class NotificationSystem:
     """Chapter 10 end to end: intake, queues, workers, providers, log, alerts, monitor.
 
@@ -323,6 +378,7 @@ class NotificationSystem:
         self.records = records
         self.tick_s = _positive("tick_s", tick_s)
         self._apps: dict[str, AppCredentials] = {}
+        self._nonces: dict[str, Random] = {}  # one nonce stream per app, shared by its clients
         self._steps = 0
         self._last_sample: float | None = None
         self._next_round: Timer | None = None  # the pending round, None once idle
@@ -418,6 +474,9 @@ class NotificationSystem:
             raise InvalidArgument.bad_value("settings", settings, "a SettingsStore")
         _positive("monitor_every_s", monitor_every_s)
         _positive("tick_s", tick_s)
+        check_int("worker_id", worker_id, 0, MAX_WORKER_ID)
+        _check_delivery_arguments(providers, failures, pool_sizes, quotas_per_minute, policy,
+                                  batch_size, limiter)
         sim = Simulation(seed, clock=store.clock, crash_plan=crash_plan)
         clock = store.clock
         log = NotificationLog()
@@ -446,6 +505,7 @@ class NotificationSystem:
             deferred=deferred,
             log=recorder,
             ids=ids,
+            grants=EventGrants(store.kv),
             limiter=recording,
         )
         monitor = QueueMonitor(store.queue, clock)
@@ -495,15 +555,19 @@ class NotificationSystem:
     ) -> Contacts:
         """Register a user with their devices, phone, email and (optional) preferences.
 
+        ``ios`` and ``android`` are iterables of device tokens (``ios=["apns-abc"]``); a
+        single str is refused rather than read as one token per letter.
+
         Raises
         ------
         InvalidArgument
-            A malformed id, token, phone or email (checked before anything is written).
+            A malformed id, token, phone or email, or ``ios``/``android`` not an iterable of
+            tokens (checked before anything is written).
         Conflict
             The user is already registered.
         """
-        ios_tokens = [validate_device_token(t) for t in ios]
-        android_tokens = [validate_device_token(t) for t in android]
+        ios_tokens = validate_device_tokens(ios, "ios")
+        android_tokens = validate_device_tokens(android, "android")
         if preferences is not None and not isinstance(preferences, Preferences):
             raise InvalidArgument.bad_value("preferences", preferences, "Preferences or None")
         self.contacts.register_user(user_id, phone=phone, email=email)
@@ -518,23 +582,45 @@ class NotificationSystem:
     def publish_template(
         self, name: str, *, title: str, body: str, channels: Iterable[Channel] = tuple(Channel)
     ) -> int:
-        """Publish a new version of a template (all channels by default); return its number."""
+        """Publish a new version of a template (all channels by default); return its number.
+
+        Raises
+        ------
+        InvalidArgument
+            A bad name, channel, placeholder or empty text, or text with a lone surrogate
+            (checked before anything is written: see :meth:`TemplateStore.publish`).
+        """
         return self.templates.publish(name, title=title, body=body, channels=channels)
 
     def client(self, app_name: str = DEFAULT_APP_NAME) -> NotificationClient:
         """A signed client for the calling service ``app_name`` (registered on first use).
 
         Credentials and nonces are drawn from rngs seeded by the system's seed and the app
-        name, so a run is reproducible (production draws them from :mod:`secrets`).
+        name, so a run is reproducible (production draws them from :mod:`secrets`). Every
+        client of one app draws its nonces from the app's one stream, so asking for a client
+        again (a notebook cell run twice) never repeats a nonce another client used.
+
+        Examples
+        --------
+        >>> from reference.core.clock import FakeClock
+        >>> from reference.notification.model import NotificationRequest
+        >>> from reference.storage import connect
+        >>> clock = FakeClock(start=1_767_225_600.0)                  # 2026-01-01 00:00 UTC
+        >>> system = NotificationSystem.create(connect("memory", clock=clock), seed=1)
+        >>> first, again = system.client(), system.client()
+        >>> request = NotificationRequest("evt-1", "u1", "welcome")
+        >>> first.sign(request).headers["X-Nonce"] != again.sign(request).headers["X-Nonce"]
+        True
         """
         credentials = self._apps.get(app_name)
         if credentials is None:
             rng = Random(f"{self.seed}:app:{app_name}")
             credentials = self.registry.create_app(app_name, rng)
             self._apps[app_name] = credentials
+        nonces = self._nonces.setdefault(app_name, Random(f"{self.seed}:client:{app_name}"))
         return NotificationClient(
             self.api, app_key=credentials.app_key, app_secret=credentials.app_secret,
-            clock=self.clock, rng=Random(f"{self.seed}:client:{app_name}"),
+            clock=self.clock, rng=nonces,
         )
 
     # ── running: rounds are timers on the simulator ──────────────────────────────────────
@@ -755,13 +841,14 @@ class NotificationSystem:
         Raises
         ------
         InvalidArgument
-            ``t`` is in the past, ``tick_s`` is not > 0 or ``max_steps`` not >= 1.
+            ``t`` is in the past or not finite (nothing is scheduled then), ``tick_s`` is
+            not > 0 or ``max_steps`` not >= 1.
         NotIdle
             ``max_steps`` rounds ran and work was still left.
         """
         now = self.clock.now()
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not t >= now:
-            raise InvalidArgument.bad_value("t", t, f"a time >= now ({now!r})")
+        check_instant("t", t, f"a finite time >= now ({now!r})", low=now,
+                      high=sys.float_info.max / US_PER_S)  # the clock counts microseconds
         return self._run(lambda: self.sim.run_until(t), tick_s=tick_s, max_steps=max_steps)
 
     def run_until_idle(self, *, max_steps: int = DEFAULT_MAX_STEPS,

@@ -49,27 +49,31 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from reference.core.errors import InvalidArgument, NotFound
-from reference.notification.model import Channel
+from reference.notification.model import Channel, check_text, invalid
 from reference.storage.ports import KeyValue
 
 __all__ = [
+    "MAX_EXACT_INT",
     "MAX_TEMPLATE_CHARS",
     "Rendered",
     "Template",
     "TemplateStore",
     "VariableValue",
+    "check_variable",
     "parse_placeholders",
     "render_template",
     "validate_template_name",
 ]
 
 MAX_TEMPLATE_CHARS = 65_536  # a template is wording, not a document
+MAX_EXACT_INT = 2**53 - 1  # the largest int every JSON parser reads exactly (I-JSON, RFC 7493)
 DECODED_TEMPLATES_CACHED = 256  # parsed versions kept per process (see ``_decode``)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,63}")
 _TITLED = frozenset({Channel.IOS_PUSH, Channel.ANDROID_PUSH, Channel.EMAIL})
@@ -98,9 +102,11 @@ def parse_placeholders(text: object, *, what: str = "text") -> frozenset[str]:
     ...
     reference.core.errors.InvalidArgument: body='50% off $' is invalid: expected ...
     """
-    if not isinstance(text, str) or len(text) > MAX_TEMPLATE_CHARS:
-        raise InvalidArgument.bad_value(what, text, f"a string of <= {MAX_TEMPLATE_CHARS} chars")
-    tpl = string.Template(text)
+    expected = f"a string of <= {MAX_TEMPLATE_CHARS} chars"
+    checked = check_text(what, text, expected)
+    if len(checked) > MAX_TEMPLATE_CHARS:
+        raise invalid(what, text, expected)
+    tpl = string.Template(checked)
     if not tpl.is_valid():
         raise InvalidArgument.bad_value(
             what, text, "${name} or $name placeholders (identifiers) and $$ for a literal '$'"
@@ -150,12 +156,45 @@ def _channels(channels: object) -> tuple[Channel, ...]:
     return parsed
 
 
+_VARIABLE_EXPECTED = (f"a str of <= {MAX_TEMPLATE_CHARS} chars, an int within "
+                      f"+-{MAX_EXACT_INT} (2**53 - 1), a finite float or a bool")
+
+
+def check_variable(name: str, value: object) -> VariableValue:
+    """Return ``value`` if it can fill a placeholder, else InvalidArgument naming it.
+
+    A str (<= :data:`MAX_TEMPLATE_CHARS` characters that UTF-8 can encode), an int within
+    +-:data:`MAX_EXACT_INT`, a finite float or a bool. The int range is JSON's exact one: a
+    calling service in JavaScript would silently round a larger id, and an int with
+    thousands of digits cannot even be printed. One rule for the API's validation and for
+    rendering.
+
+    Examples
+    --------
+    >>> check_variable("order", 42)
+    42
+    >>> check_variable("order", 2**53)
+    Traceback (most recent call last):
+    ...
+    reference.core.errors.InvalidArgument: variables['order']=9007199254740992 is invalid: ...
+    """
+    what = f"variables[{name!r}]"
+    if isinstance(value, str):
+        ok = len(check_text(what, value, _VARIABLE_EXPECTED)) <= MAX_TEMPLATE_CHARS
+    elif isinstance(value, float):
+        ok = math.isfinite(value)
+    else:  # a bool is an int to Python, and always fine
+        ok = isinstance(value, int) and -MAX_EXACT_INT <= value <= MAX_EXACT_INT
+    if not ok:
+        raise invalid(what, value, _VARIABLE_EXPECTED)
+    return value  # type: ignore[return-value]  # one of the four kinds, checked above
+
+
 def _render_value(name: str, value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    raise InvalidArgument.bad_value(f"variables[{name!r}]", value, "a str, int, float or bool")
+    checked = check_variable(name, value)
+    if isinstance(checked, bool):
+        return "true" if checked else "false"
+    return str(checked)
 
 
 class TemplateStore:
@@ -205,8 +244,9 @@ class TemplateStore:
         Raises
         ------
         InvalidArgument
-            If the name, a placeholder, the channels or an empty title/body is invalid;
-            nothing is written.
+            If the name, a placeholder, the channels or an empty title/body is invalid, or
+            the text has a lone surrogate (no UTF-8 bytes: Redis could not store it, no
+            provider could send it); nothing is written.
         """
         validate_template_name(name)
         chans = _channels(channels)
@@ -255,8 +295,9 @@ class TemplateStore:
             version = self._latest(name)
             if version == 0:
                 raise NotFound("template", name, "publish() it first")
-        elif isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise InvalidArgument.bad_value("version", version, "an integer >= 1 or None")
+        elif (isinstance(version, bool) or not isinstance(version, int)
+              or not 1 <= version <= MAX_EXACT_INT):
+            raise invalid("version", version, "an integer >= 1 or None")
         raw = self._kv.get(self._key(name, f"v{version}"))
         if raw is None:
             raise NotFound("template", f"{name} v{version}")
@@ -275,8 +316,8 @@ class TemplateStore:
         NotFound
             If the template or version does not exist.
         InvalidArgument
-            If a placeholder has no variable (all missing names are listed) or a value is
-            not a str, int, float or bool.
+            If a placeholder has no variable (all missing names are listed) or a value
+            cannot fill one (:func:`check_variable`).
         """
         return render_template(self.get(name, version), variables)
 

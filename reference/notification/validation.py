@@ -41,7 +41,6 @@ most 1600 characters (10 segments of 160)
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -62,9 +61,9 @@ from reference.notification.model import (
     NotificationRequest,
 )
 from reference.notification.templates import (
-    MAX_TEMPLATE_CHARS,
     Template,
     VariableValue,
+    check_variable,
     validate_template_name,
 )
 
@@ -158,14 +157,7 @@ def _variables(variables: object) -> dict[str, VariableValue]:
     for name, value in variables.items():
         if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
             raise InvalidArgument.bad_value("variable name", name, "an identifier")
-        ok = isinstance(value, (str, int, float, bool)) and not (
-            isinstance(value, float) and not math.isfinite(value)
-        )
-        if not ok or (isinstance(value, str) and len(value) > MAX_TEMPLATE_CHARS):
-            raise InvalidArgument.bad_value(
-                f"variables[{name!r}]", value, "a str, int, finite float or bool"
-            )
-        checked[name] = value
+        checked[name] = check_variable(name, value)  # the rule rendering applies too
     return checked
 
 

@@ -391,3 +391,22 @@ def test_a_burst_behind_a_small_pool_is_sent_once_each_and_never_recovered(
     assert stats.records is not None and stats.records.recovered == 0
     assert stats.workers.sent == 5_000 and stats.workers.duplicates_suppressed == 0
     assert clock.now() - start > 3 * STALL_S  # the backlog really outlived the deadlines
+
+
+def test_a_released_quiet_hours_job_leaves_the_deferred_index(clock: FakeClock) -> None:
+    """Released at the end of the quiet window, a job waits on its channel queue: its row
+    is indexed there only, so the DB counts it open once and finds no stale entry."""
+    start = clock.now()
+    quiet = QuietHours(time(0, 0), time(23, 59))
+    system = NotificationSystem.create(connect("memory", clock=clock), seed=2, failures="none",
+                                       stall_after_s=STALL_S)
+    system.publish_template("hi", title="Hi", body="hello")
+    system.register_user("ada", phone="+14155550100",
+                         preferences=Preferences(time_zone="UTC", quiet_hours=quiet))
+    [entry] = system.client().send(NotificationRequest(
+        "evt-1", "ada", "hi", {}, channels=(Channel.SMS,))).entries
+    assert entry.status is Status.DEFERRED and entry.due_at is not None
+    system.run_until(entry.due_at + 5.0)  # released and sent, well before any deadline
+    assert system.log.status(entry.notification_id) in (Status.SENT, Status.DELIVERED)
+    assert system.records is not None and system.records.open_count() == 0
+    assert clock.now() - start < 24 * 3600

@@ -290,7 +290,8 @@ def test_more_than_the_limit_in_any_sliding_window_is_caught(clean: ScenarioResu
     record, entry = records(clean)[pe.effect.notification_id]
 
     def burst(*offsets: float) -> ScenarioResult:
-        extra = tuple(replace(record, seq=1000 + i, at=record.at + dt,
+        extra = tuple(replace(record, seq=1000 + i, at=record.at + dt,  # new events each
+                              request=replace(record.request, event_id=f"burst-{i}"),
                               entries=(replace(entry, notification_id=f"x{i}"),))
                       for i, dt in enumerate(offsets))
         return replace(clean, requests=(*clean.requests, *extra))

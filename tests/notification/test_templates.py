@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from reference.core.errors import InvalidArgument, NotFound
 from reference.notification.model import Channel
 from reference.notification.templates import (
+    MAX_EXACT_INT,
     Rendered,
     Template,
     TemplateStore,
@@ -171,7 +172,8 @@ names = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True)
 literal = st.text(
     st.characters(blacklist_characters="$", blacklist_categories=("Cs",)), max_size=12
 )
-values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12) | st.integers()
+values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12) | st.integers(
+    -MAX_EXACT_INT, MAX_EXACT_INT)  # any variable a request may carry (JSON's exact ints)
 
 
 @st.composite
