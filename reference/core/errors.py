@@ -28,6 +28,9 @@ __all__ = [
 ]
 
 
+_LONGEST_SHOWN = 80  # longer reprs of a bad value are cut in error messages
+
+
 class LabError(Exception):
     """Base of every error the lab raises on purpose."""
 
@@ -37,8 +40,12 @@ class InvalidArgument(LabError, ValueError):
 
     @classmethod
     def bad_value(cls, name: str, got: object, expected: str) -> InvalidArgument:
-        """Build the standard message: ``name=got is invalid: expected ...``."""
-        return cls(f"{name}={got!r} is invalid: expected {expected}")
+        """Build the standard message: ``name=got is invalid: expected ...`` (a value whose
+        repr is longer than 80 characters is shown by its start and its length)."""
+        shown = repr(got)
+        if len(shown) > _LONGEST_SHOWN:
+            shown = f"{shown[:60]}... ({len(shown)} characters)"
+        return cls(f"{name}={shown} is invalid: expected {expected}")
 
 
 class PayloadTooLarge(InvalidArgument):

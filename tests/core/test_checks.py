@@ -73,3 +73,17 @@ def test_check_int_states_the_lower_bound_or_the_range_it_expected() -> None:
 def test_check_int_refuses_bools_floats_and_strings(value: object) -> None:
     with pytest.raises(InvalidArgument, match=r"expected an int >= 0$"):
         check_int("count", value, 0, expected="an int >= 0")
+
+
+def test_an_int_too_large_for_a_float_is_refused_with_a_typed_error_not_an_overflow() -> None:
+    from reference.core.checks import check_positive_seconds, check_time, is_finite
+    from reference.core.errors import InvalidArgument
+
+    assert not is_finite(10**400) and not is_finite(-(10**400))
+    for check in (check_time, check_positive_seconds):
+        try:
+            check("tick_s", 10**400)
+        except InvalidArgument as error:
+            assert "tick_s=" in str(error)
+        else:
+            raise AssertionError(f"{check.__name__} accepted 10**400")
