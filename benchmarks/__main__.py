@@ -16,7 +16,7 @@ import sys
 
 from benchmarks.harness import Figure, Quantity, calibrate
 
-SUITES = ("ids", "storage", "notification")
+SUITES = ("ids", "storage", "notification", "feed")
 
 
 def _print(figures: list[Figure], calibration: float) -> None:

@@ -44,7 +44,7 @@ FanoutPlan(post_id=..., mode='push', followers=2, tasks=1)
 >>> worker = FanoutWorker("fanout-1", store.queue, graph, users, feeds)
 >>> worker.poll()
 1
->>> feeds.read("bob") == [post.post_id, 1], feeds.read("cyd")
+>>> feeds.read("bob").post_ids == [post.post_id, 1], feeds.read("cyd")
 (True, None)
 """
 

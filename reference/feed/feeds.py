@@ -20,6 +20,13 @@ built, dropped for an inactive user, wiped with a lost cache node) stays a miss,
 read rebuilds it whole from the post store. A stray write would have made a one-post feed
 that hides everything older.
 
+A rebuilt feed also holds a **bottom mark**, the id :data:`BOTTOM` (0), below every post:
+it makes a feed with no post yet a key that exists (Redis keeps no empty set or list, and a
+fanout writes only into existing feeds), and while it is there nothing was ever trimmed, so
+the feed is *complete*: a reader needs no older posts from elsewhere. The first trim past
+800 entries drops it, and from then on pages older than the oldest cached id come from the
+authors' post lists.
+
 Examples
 --------
 >>> from reference.core.clock import FakeClock
@@ -33,7 +40,7 @@ True
 >>> feeds.push(["ada", "bob"], 7)
 1
 >>> feeds.read("ada"), feeds.statistics().misses
-([7, 5, 3], 1)
+(CachedFeed(post_ids=[7, 5, 3], complete=True), 1)
 """
 
 from __future__ import annotations
@@ -46,7 +53,9 @@ from reference.feed.model import FEED_MAX_ENTRIES, PostId, UserId
 from reference.storage.ports import CappedList, IdTimeline, KeyValue
 
 __all__ = [
+    "BOTTOM",
     "FEED_SHAPES",
+    "CachedFeed",
     "FeedCache",
     "FeedCacheStatistics",
     "ListFeeds",
@@ -59,8 +68,26 @@ FeedShape = Literal["sorted", "list"]
 FEED_SHAPES: tuple[FeedShape, ...] = ("sorted", "list")
 
 
+BOTTOM: PostId = 0  # the bottom mark of a rebuilt feed: lower than every post id
+
+
 def feed_key(user_id: UserId) -> str:
     return f"feed:{{{user_id}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class CachedFeed:
+    """A cached feed as read: its post ids, newest first, and whether it is complete (its
+    bottom mark is still there: nothing older was ever trimmed away)."""
+
+    post_ids: list[PostId]
+    complete: bool
+
+
+def _as_read(ids: list[PostId]) -> CachedFeed:
+    if ids and ids[-1] == BOTTOM:
+        return CachedFeed(ids[:-1], complete=True)
+    return CachedFeed(ids, complete=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +117,7 @@ class FeedCache(Protocol):
     max_entries: int
 
     def push(self, users: Sequence[UserId], post_id: PostId) -> int: ...
-    def read(self, user: UserId) -> list[PostId] | None: ...
+    def read(self, user: UserId) -> CachedFeed | None: ...
     def write(self, user: UserId, post_ids: Sequence[PostId]) -> None: ...
     def backfill(self, user: UserId, post_ids: Sequence[PostId]) -> bool: ...
     def remove(self, users: Sequence[UserId], post_ids: Sequence[PostId]) -> int: ...
@@ -138,19 +165,19 @@ class SortedFeeds(_Counts):
         self.written += added
         return added
 
-    def read(self, user: UserId) -> list[PostId] | None:
-        """The feed's ids, newest first; None on a miss."""
-        ids = self._ids.newest(feed_key(user), limit=self.max_entries)
+    def read(self, user: UserId) -> CachedFeed | None:
+        """The feed, newest first; None on a miss."""
+        ids = self._ids.newest(feed_key(user), limit=self.max_entries + 1)
         self.hits, self.misses = self.hits + bool(ids), self.misses + (not ids)
-        return ids or None
+        return _as_read(ids) if ids else None
 
     def write(self, user: UserId, post_ids: Sequence[PostId]) -> None:
-        """Replace ``user``'s feed with ``post_ids`` (a rebuild), newest ``max_entries``."""
+        """Replace ``user``'s feed with ``post_ids`` (a rebuild) and its bottom mark, the
+        newest ``max_entries`` kept."""
         key = feed_key(user)
         self._kv.delete(key)
-        if post_ids:
-            self._ids.add(key, post_ids)
-            self._ids.trim_to(key, self.max_entries)
+        self._ids.add(key, [*post_ids, BOTTOM])
+        self._ids.trim_to(key, self.max_entries)
         self.rebuilt += 1
 
     def backfill(self, user: UserId, post_ids: Sequence[PostId]) -> bool:
@@ -197,18 +224,20 @@ class ListFeeds(_Counts):
         self.written = before + len(users)  # a list push cannot say which keys existed
         return len(users)
 
-    def read(self, user: UserId) -> list[PostId] | None:
-        """The feed's ids, newest first (sorted here: the list is in arrival order, and a
+    def read(self, user: UserId) -> CachedFeed | None:
+        """The feed, newest first (sorted here: the list is in arrival order, and a
         repeated push is dropped); None on a miss."""
         entries = self._lists.range(feed_key(user), 0, -1)
         self.hits, self.misses = self.hits + bool(entries), self.misses + (not entries)
-        return sorted({int(e) for e in entries}, reverse=True) or None
+        return _as_read(sorted({int(e) for e in entries}, reverse=True)) if entries else None
 
     def write(self, user: UserId, post_ids: Sequence[PostId]) -> None:
-        """Replace ``user``'s feed with ``post_ids`` (a rebuild), newest ``max_entries``."""
+        """Replace ``user``'s feed with ``post_ids`` (a rebuild) and its bottom mark, the
+        newest ``max_entries`` kept."""
         key = feed_key(user)
         self._kv.delete(key)
-        for post_id in sorted(post_ids)[-self.max_entries:]:  # oldest first: newest ends in front
+        newest = sorted(post_ids)[-self.max_entries:]
+        for post_id in [BOTTOM, *newest]:  # oldest first: the newest ends up in front
             self._lists.push(key, str(post_id), max_len=self.max_entries)
         self.rebuilt += 1
 

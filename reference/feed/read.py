@@ -42,7 +42,9 @@ Examples
 
 from __future__ import annotations
 
+import bisect
 import heapq
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -50,11 +52,11 @@ from typing import Protocol
 from reference.core.checks import check_int
 from reference.core.errors import NotFound
 from reference.feed.actions import Kind
-from reference.feed.feeds import FeedCache
+from reference.feed.feeds import BOTTOM, CachedFeed, FeedCache
 from reference.feed.model import PAGE_SIZE, FeedItem, FeedPage, Post, PostId, Profile, UserId
 from reference.storage.checks import check_id
 
-__all__ = ["NewsFeedService", "Reactions", "ReadStatistics", "merge_newest"]
+__all__ = ["NewsFeedService", "Reactions", "ReadStatistics", "merge_newest", "page_of"]
 
 
 class Follows(Protocol):
@@ -152,20 +154,18 @@ class NewsFeedService:
         if self.users.touch(user):
             self.feeds.drop(user)  # not kept up to date while away: rebuilt below
         reader = self._reader(user)
-        cached = self.feeds.read(user)
-        if cached is None:
-            cached = self._rebuild(reader)
-        head = [i for i in cached if before is None or i < before]
-        celebrities = [a for a in reader.since if a in self.pulled.all()]
-        horizon = cached[-1] if cached else None  # below it, only the post lists know
-        if horizon is not None:
-            head = merge_newest([head, *self._newest(reader, celebrities, before, limit)],
-                          floor=horizon)
+        cached = self.feeds.read(user) or self._rebuild(reader)
+        head = [i for i in cached.post_ids if before is None or i < before]
+        pulled = self.pulled.all()
+        celebrities = [a for a in reader.since if a in pulled]
+        # below the oldest cached id of a trimmed feed, only the authors' lists know
+        horizon = BOTTOM if cached.complete or not cached.post_ids else cached.post_ids[-1]
+        head = merge_newest([head, *self._newest(reader, celebrities, before, limit)],
+                            floor=horizon)
         posts = self._visible(reader, head, limit)
-        if len(posts) < limit:
+        if len(posts) < limit and horizon != BOTTOM:
             self._deep += 1
-            below = horizon if before is None or (horizon is not None and horizon < before) \
-                else before
+            below = horizon if before is None or horizon < before else before
             tail = merge_newest(self._newest(reader, list(reader.since), below, limit))
             posts += self._visible(reader, tail, limit - len(posts))
         self._pages += 1
@@ -176,14 +176,15 @@ class NewsFeedService:
         return _Reader(user, {a: self.graph.since(user, a) for a in self.graph.following(user)
                               if a not in muted})
 
-    def _rebuild(self, reader: _Reader) -> list[PostId]:
+    def _rebuild(self, reader: _Reader) -> CachedFeed:
         """The feed from the followees' post lists (the pull model), cached for next time."""
-        lists = self.posts.recent_many(sorted(reader.since), limit=self.feeds.max_entries)
+        most = self.feeds.max_entries
+        lists = self.posts.recent_many(sorted(reader.since), limit=most + 1)
         ids = merge_newest([[i for i in ids if i >= reader.since[a]] for a, ids in lists.items()],
-                     limit=self.feeds.max_entries)
-        self.feeds.write(reader.user, ids)
+                           limit=most + 1)
+        self.feeds.write(reader.user, ids[:most])
         self._rebuilds += 1
-        return ids
+        return CachedFeed(ids[:most], complete=len(ids) <= most)
 
     def _newest(self, reader: _Reader, authors: Iterable[UserId], below: PostId | None,
                 limit: int) -> list[list[PostId]]:
@@ -195,12 +196,13 @@ class NewsFeedService:
         """The first ``limit`` candidates (newest first) that still exist and that the
         reader still sees, fetched from the content cache a page at a time."""
         shown: list[Post] = []
-        for start in range(0, len(candidates), limit):
-            batch = candidates[start:start + limit]
+        batch, cursor = page_of(candidates, before=None, limit=limit)
+        while batch:
             found = self.posts.get_many(batch)
             shown += [found[i] for i in batch if i in found and self._shows(reader, found[i])]
-            if len(shown) >= limit:
+            if len(shown) >= limit or cursor is None:
                 return shown[:limit]
+            batch, cursor = page_of(candidates, before=cursor, limit=limit)
         return shown
 
     def _shows(self, reader: _Reader, post: Post) -> bool:
@@ -250,3 +252,38 @@ def merge_newest(lists: Iterable[Sequence[PostId]], *, floor: PostId = 0,
         if not merged or merged[-1] != post_id:
             merged.append(post_id)
     return merged
+
+
+def page_of(ids: Sequence[PostId], *, before: PostId | None, limit: int
+            ) -> tuple[list[PostId], PostId | None]:
+    """The first ``limit`` ids of a newest-first list below the cursor ``before``, and the
+    cursor of the next page: the page's last id, or None when the page is not full.
+
+    Parameters
+    ----------
+    ids : sequence of PostId
+        Strictly decreasing (newest first), as a feed or :func:`merge_newest` gives them.
+    before : PostId or None
+        The previous page's cursor: only ids ``< before`` (None: from the newest).
+    limit : int
+        The page size (>= 1).
+
+    Notes
+    -----
+    The cursor is a *value* (``id_lt``), not a position: posts that arrive above it or
+    leave below it between two calls move every position, not the cut, so scrolling never
+    skips or repeats a post, where an offset (``ids[20:40]``) would. A binary search finds
+    the cut: O(log n + limit).
+
+    Examples
+    --------
+    >>> page_of([9, 7, 5, 3, 1], before=None, limit=2)
+    ([9, 7], 7)
+    >>> page_of([12, 9, 7, 5, 3, 1], before=7, limit=2)   # 12 arrived meanwhile: no repeat
+    ([5, 3], 3)
+    >>> page_of([9, 7, 5, 3, 1], before=3, limit=2)       # the last page
+    ([1], None)
+    """
+    start = 0 if before is None else bisect.bisect_right(ids, -before, key=operator.neg)
+    page = list(ids[start:start + limit])
+    return page, page[-1] if len(page) == limit else None

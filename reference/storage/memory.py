@@ -417,6 +417,9 @@ class MemoryCounter:
             raise Conflict(f"key {key!r} holds {text!r}, not an integer")
         return int(text)
 
+    def get_many(self, keys: Sequence[str]) -> list[int]:
+        return [self.get(key) for key in check_key_list("keys", keys)]
+
 
 class MemorySubscription:
     """An inbox: ``publish`` appends, :meth:`get_messages` drains. Closing drops the rest."""

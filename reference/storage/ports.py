@@ -450,6 +450,11 @@ class Counter(Protocol):
         """Current value (0 if missing)."""
         ...
 
+    def get_many(self, keys: Sequence[str]) -> list[int]:
+        """Each key's current value (0 if missing), in order: one round trip on Redis (a
+        pipeline of GETs; see "Many keys in one round trip")."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Delivery:

@@ -379,12 +379,22 @@ class RedisCounter(_Prefixed):
         return int(self._client.incrby(full, check_int("amount", amount, INT64_MIN, INT64_MAX)))
 
     def get(self, key: str) -> int:
-        text = self._client.get(self._key(key))
-        if text is None:
-            return 0
-        if not _INTEGER.fullmatch(str(text)) or not INT64_MIN <= int(text) <= INT64_MAX:
-            raise Conflict(f"key {key!r} holds {text!r}, not an integer")
-        return int(text)
+        return _counter_value(key, self._client.get(self._key(key)))
+
+    def get_many(self, keys: Sequence[str]) -> list[int]:
+        checked = check_key_list("keys", keys)
+        replies = self._per_key([self._prefix + k for k in checked],
+                                lambda pipe, full: pipe.get(full))
+        return [_counter_value(key, text) for key, text in zip(checked, replies, strict=True)]
+
+
+def _counter_value(key: str, text: object) -> int:
+    """A counter's stored text as an int (0 if missing); Conflict if it is no integer."""
+    if text is None:
+        return 0
+    if not _INTEGER.fullmatch(str(text)) or not INT64_MIN <= int(str(text)) <= INT64_MAX:
+        raise Conflict(f"key {key!r} holds {text!r}, not an integer")
+    return int(str(text))
 
 
 class RedisSubscription:

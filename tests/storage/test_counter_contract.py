@@ -79,3 +79,28 @@ def test_the_amount_must_be_a_64_bit_int(store: Store, bad_amount: object) -> No
     with pytest.raises(InvalidArgument, match="amount"):
         store.counter.incr(KEY, bad_amount)  # type: ignore[arg-type]
     assert store.counter.get(KEY) == 0
+
+
+def test_get_many_answers_every_key_in_order_with_zero_for_missing(store: Store) -> None:
+    store.counter.incr("likes:{1}", 3)
+    store.counter.incr("likes:{2}", -2)
+    assert store.counter.get_many(["likes:{2}", "likes:{9}", "likes:{1}", "likes:{1}"]) == [
+        -2, 0, 3, 3]
+    assert store.counter.get_many([]) == []
+
+
+def test_get_many_of_a_non_integer_is_a_conflict_and_a_bare_str_is_refused(store: Store) -> None:
+    store.kv.set("text:{1}", "hello")
+    with pytest.raises(Conflict, match="not an integer"):
+        store.counter.get_many(["text:{1}"])
+    with pytest.raises(InvalidArgument, match="keys"):
+        store.counter.get_many("likes:{1}")  # type: ignore[arg-type]
+
+
+def test_get_many_is_one_round_trip_however_many_keys(store: Store) -> None:
+    if store.backend == "memory":
+        pytest.skip("the memory backend sends no commands")
+    keys = [f"likes:{{{i}}}" for i in range(50)]
+    with store.record_commands() as recorded:
+        assert store.counter.get_many(keys) == [0] * 50
+    assert recorded.round_trips == 1
