@@ -208,3 +208,22 @@ def test_a_failing_shard_is_reported_not_waited_for(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(bench_notification, "run_pipeline", fail)
     with pytest.raises(RuntimeError, match="a shard failed with exit code 3"):
         bench_notification.run_sharded(2, 10)
+
+
+def test_feed_suite_reports_fanout_per_insert_the_twitter_load_and_page_round_trips(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "feed.json"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["--only", "feed", "--scale", "0.01", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    figures = {f["name"]: f for f in data["figures"]}
+    quantities = {q["name"]: q for q in data["quantities"]}
+    sorted_write = figures["memory: fanout write, sorted timeline (per insert)"]
+    assert sorted_write["baseline"] == "capped list" and sorted_write["vs_baseline"] > 0
+    assert figures["fakeredis: fanout write, list (per insert)"]["baseline"] == (
+        "bare command loop")
+    assert quantities["fakeredis: round trips per fanout chunk of 100 (sorted)"]["value"] == 1
+    assert quantities["memory: Twitter 2013 write load, real-time factor"]["value"] > 0
+    pages = [quantities[f"fakeredis: round trips per hydrated page of {n}"] for n in (5, 20, 50)]
+    assert {page["value"] for page in pages} == {pages[0]["value"]}  # fixed, whatever the length
