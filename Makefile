@@ -11,7 +11,7 @@ JUPYTER_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 help:
 	@echo "make lab        start JupyterLab at notebooks/00_start_here.ipynb (creates .venv/ first)"
 	@echo "make test       every check: lint, types, tests, doctests, graders, notebooks"
-	@echo "make grade      your exercise score table (CHAPTER=10 for one chapter)"
+	@echo "make grade      your exercise score table (CHAPTER=10: one chapter; EX=snowflake-encode: one exercise)"
 	@echo "make notebooks  re-execute every notebook in place"
 	@echo "make bench      throughput benchmarks, as ratios"
 	@echo "make lint       ruff + mypy"
@@ -45,10 +45,11 @@ nbval: $(STAMP)
 	$(BIN)/pytest --nbval --nbval-current-env -p no:cacheprovider notebooks/ -q
 
 test: lint unit grade-check nbval
+	$(BIN)/pytest tests/browser -q -rs
 	@echo "make test: every check passed"
 
 grade: $(STAMP)
-	$(BIN)/python -m exercises.grade $(if $(CHAPTER),--chapter $(CHAPTER),)
+	$(BIN)/python -m exercises.grade $(if $(CHAPTER),--chapter $(CHAPTER),) $(if $(EX),--only $(EX),)
 
 notebooks: $(STAMP)
 	$(BIN)/python tools/execute_notebooks.py $(or $(NB),notebooks)

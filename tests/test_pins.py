@@ -11,6 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CONDA_NAME = {"redis": "redis-py", "matplotlib": "matplotlib-base", "tzdata": "python-tzdata"}
 CONDA_ONLY = {"python", "pip", "make"}
+#: not on conda-forge at the pinned versions: the env files install them with pip, pinned
+PIP_IN_CONDA = {"playwright", "pytest-playwright"}
 
 
 def _declared() -> list[str]:
@@ -29,10 +31,12 @@ def _constraints() -> dict[str, str]:
 
 
 def _conda_pins(path: Path) -> dict[str, str]:
+    """The conda packages and, under ``pip:``, the pip packages pinned with ``==``."""
     pins = {}
     lines = path.read_text().splitlines()
     for line in lines[lines.index("dependencies:") + 1 :]:
-        match = re.fullmatch(r"  - ([A-Za-z0-9_.-]+)(?:=(\S+))?", line)
+        match = re.fullmatch(r"  - ([A-Za-z0-9_.-]+)(?:=(\S+))?", line) or re.fullmatch(
+            r"      - ([A-Za-z0-9_.-]+)==(\S+)", line)
         if match:
             pins[match[1].lower()] = match[2] or ""
     return pins
@@ -63,3 +67,12 @@ def test_conda_environment_carries_the_same_pins_as_constraints(env_file: str) -
 def test_root_environment_installs_the_package_editable_and_binder_does_it_in_post_build() -> None:
     assert "      - -e ." in (ROOT / "environment.yml").read_text().splitlines()
     assert "pip install --no-deps -e ." in (ROOT / "binder" / "postBuild").read_text()
+
+
+@pytest.mark.parametrize("env_file", ["environment.yml", "binder/environment.yml"])
+def test_packages_missing_from_conda_forge_are_pinned_in_the_pip_section(env_file: str) -> None:
+    lines = (ROOT / env_file).read_text().splitlines()
+    pip_lines = lines[next(i for i, line in enumerate(lines) if line.startswith("  - pip:")):]
+    pins = _constraints()
+    for name in PIP_IN_CONDA:
+        assert f"      - {name}=={pins[name]}" in pip_lines, f"{env_file}: pip-install {name}"
