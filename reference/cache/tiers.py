@@ -150,8 +150,8 @@ class CachedPosts:
         """A post read ``hot_after_reads`` times while its count is cached turns hot."""
         reads = int(self.tiers.read_counts.peek(post.post_id) or 0) + 1  # type: ignore[call-overload]
         self.tiers.read_counts.set(post.post_id, reads)
-        if reads == self.hot_after_reads:
-            self.tiers.content_hot.set(post.post_id, post)
+        if reads >= self.hot_after_reads and post.post_id not in self.tiers.content_hot:
+            self.tiers.content_hot.set(post.post_id, post)  # (again, once its TTL ran out)
 
     def recent(self, author: UserId, *, limit: int, before: PostId | None = None
                ) -> list[PostId]:

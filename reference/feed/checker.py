@@ -144,7 +144,7 @@ def _final(world: _World, user: UserId, pages: tuple[PageRead, ...]) -> list[Ano
     for post_id, n in sorted(Counter(shown).items()):
         if n > 1:
             found.append(Anomaly("duplicate", f"{user}/{post_id}", f"shown {n} times"))
-    if any(a <= b for a, b in pairwise(shown)):
+    if any(a < b for a, b in pairwise(shown)):
         found.append(Anomaly("out_of_order", user, "the feed is not newest first"))
     return found
 

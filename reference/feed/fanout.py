@@ -38,10 +38,11 @@ Examples
 >>> _ = graph.follow("bob", "ada"), graph.follow("cyd", "ada")
 >>> feeds.write("bob", [1])                       # bob's feed is cached, cyd's is not
 >>> service = FanoutService(graph, store.queue, PullAuthors(store.kv), threshold=None)
->>> post = PostStore(store, SnowflakeGenerator(clock, worker_id=1)).create("ada", "hi")
+>>> posts = PostStore(store, SnowflakeGenerator(clock, worker_id=1))
+>>> post = posts.create("ada", "hi")
 >>> service.publish(post)
 FanoutPlan(post_id=..., mode='push', followers=2, tasks=1)
->>> worker = FanoutWorker("fanout-1", store.queue, graph, users, feeds)
+>>> worker = FanoutWorker("fanout-1", store.queue, graph, users, feeds, posts)
 >>> worker.poll()
 1
 >>> feeds.read("bob").post_ids == [post.post_id, 1], feeds.read("cyd")
@@ -50,7 +51,7 @@ FanoutPlan(post_id=..., mode='push', followers=2, tasks=1)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol
 
@@ -58,7 +59,15 @@ from reference.core.checks import check_int
 from reference.core.errors import InvalidArgument
 from reference.core.faults import CrashPlan
 from reference.feed.feeds import FeedCache
-from reference.feed.model import FANOUT_CHUNK, FANOUT_GROUP, FANOUT_QUEUE, FanoutTask, Post, UserId
+from reference.feed.model import (
+    FANOUT_CHUNK,
+    FANOUT_GROUP,
+    FANOUT_QUEUE,
+    FanoutTask,
+    Post,
+    PostId,
+    UserId,
+)
 from reference.feed.users import UserStore
 from reference.storage.ports import KeyValue, WorkQueue
 
@@ -70,6 +79,12 @@ class Followers(Protocol):
     def follower_count(self, user: UserId) -> int: ...
     def is_following(self, follower: UserId, followee: UserId) -> bool: ...
     def is_muted(self, user: UserId, other: UserId) -> bool: ...
+
+
+class PostsById(Protocol):
+    """What fanout asks of the posts: whether one still exists."""
+
+    def get_many(self, post_ids: Sequence[PostId]) -> Mapping[PostId, object]: ...
 
 __all__ = [
     "AFTER_PUSH",
@@ -179,8 +194,10 @@ class FanoutWorker:
     ----------
     name : str
         Its consumer name on the queue.
-    queue, graph, users, feeds
-        The fanout queue, the social graph, the user store (activity) and the feed cache.
+    queue, graph, users, feeds, posts
+        The fanout queue, the social graph, the user store (activity), the feed cache and
+        the posts (through the content cache: a post deleted while its task waited is not
+        written).
     batch : int
         Tasks taken per poll.
     crash_plan : CrashPlan, optional
@@ -194,7 +211,7 @@ class FanoutWorker:
     """
 
     def __init__(self, name: str, queue: WorkQueue, graph: Followers, users: UserStore,
-                 feeds: FeedCache, *, batch: int = 10,
+                 feeds: FeedCache, posts: PostsById, *, batch: int = 10,
                  crash_plan: CrashPlan | None = None) -> None:
         if not isinstance(name, str) or not name:
             raise InvalidArgument.bad_value("name", name, "a non-empty str")
@@ -203,6 +220,7 @@ class FanoutWorker:
         self.graph = graph
         self.users = users
         self.feeds = feeds
+        self.posts = posts
         self.batch = check_int("batch", batch, 1)
         self.crash_plan = CrashPlan() if crash_plan is None else crash_plan
         self.clock = users.clock
@@ -216,7 +234,8 @@ class FanoutWorker:
                                         count=self.batch)
         for delivery in deliveries:
             task = FanoutTask.from_json(delivery.body)
-            self._pushed += self.feeds.push(self._still_wanted(task), task.post_id)
+            if self.posts.get_many([task.post_id]):  # not deleted while the task waited
+                self._pushed += self.feeds.push(self._still_wanted(task), task.post_id)
             if self.crash_plan.should_crash(AFTER_PUSH, str(task.post_id)):
                 self._crashes += 1
                 return len(deliveries)

@@ -9,7 +9,11 @@ shape           what it costs                                  order
 =============== ============================================= ==============================
 capped list     O(1) push to the front, trim to N (Twitter's   by arrival: a late write lands
 (``"list"``)    choice: ``LPUSH`` + ``LTRIM``); a read takes   out of place, a repeated push
-                the whole list and sorts it                    is kept twice (dropped on read)
+                the whole list and sorts it; removing many     is kept twice (dropped on read);
+                posts from one feed costs a rebuild            a full list trims by arrival, so
+                                                               a late older post can push a
+                                                               newer one out (Twitter accepted
+                                                               it; the sorted shape cannot)
 sorted timeline O(log N) insert and trim; a page is one range  exact, by Snowflake id; a
 (``"sorted"``)  query after a cursor                           repeated push changes nothing
 =============== ============================================= ==============================
@@ -190,9 +194,13 @@ class SortedFeeds(_Counts):
         return True
 
     def remove(self, users: Sequence[UserId], post_ids: Sequence[PostId]) -> int:
-        """Take ``post_ids`` out of the feeds of ``users`` (an unfollow, a delete)."""
-        removed = sum(self._ids.remove_from_many([feed_key(u) for u in users], post_id)
-                      for post_id in post_ids)
+        """Take ``post_ids`` out of the feeds of ``users``: one post from many feeds (a
+        delete) or many posts from one feed (an unfollow), one round trip either way."""
+        if len(users) == 1:
+            removed = self._ids.remove(feed_key(users[0]), *post_ids) if post_ids else 0
+        else:
+            removed = sum(self._ids.remove_from_many([feed_key(u) for u in users], post_id)
+                          for post_id in post_ids)
         self.removed += removed
         return removed
 
@@ -236,22 +244,22 @@ class ListFeeds(_Counts):
         newest ``max_entries`` kept."""
         key = feed_key(user)
         self._kv.delete(key)
-        newest = sorted(post_ids)[-self.max_entries:]
-        for post_id in [BOTTOM, *newest]:  # oldest first: the newest ends up in front
-            self._lists.push(key, str(post_id), max_len=self.max_entries)
+        newest = sorted(post_ids)[-self.max_entries:]  # oldest first: the newest ends in front
+        self._lists.extend(key, [str(i) for i in (BOTTOM, *newest)], max_len=self.max_entries)
         self.rebuilt += 1
 
     def backfill(self, user: UserId, post_ids: Sequence[PostId]) -> bool:
-        """Push ``post_ids`` onto ``user``'s feed if it is cached (a follow); True if so."""
-        key = feed_key(user)
-        if not self._lists.length(key):
-            return False  # not cached: the next read rebuilds it, these posts included
-        for post_id in sorted(post_ids):
-            self._lists.push(key, str(post_id), max_len=self.max_entries)
-        return True
+        """A follow: ``user``'s feed is dropped, and rebuilt with the followee's posts on
+        the next read. (Pushed in, older posts would sit in front of newer ones, and the
+        next trims would drop those newer ones from the back.)"""
+        return self.drop(user)
 
     def remove(self, users: Sequence[UserId], post_ids: Sequence[PostId]) -> int:
-        """Take ``post_ids`` out of the feeds of ``users`` (O(N) per list: LREM)."""
+        """Take ``post_ids`` out of the feeds of ``users``: one post from many feeds with one
+        LREM each (a delete, one round trip); many posts from one feed (an unfollow) by
+        dropping that feed, rebuilt on the next read, instead of hundreds of LREMs."""
+        if len(post_ids) > 1:
+            return sum(self.drop(user) for user in users)
         removed = sum(self._lists.remove_from_many([feed_key(u) for u in users], str(p))
                       for p in post_ids)
         self.removed += removed

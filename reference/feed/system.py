@@ -93,6 +93,7 @@ from reference.feed.read import NewsFeedService
 from reference.feed.users import UserStore, check_user_id
 from reference.feed.web import LoadBalancer, WebServer
 from reference.storage import Store
+from reference.storage.checks import check_id
 
 __all__ = ["DEFAULT_TICK_S", "FEED_NODES", "NewsFeedSystem", "mode_threshold"]
 
@@ -101,6 +102,15 @@ FEED_NODES: Final = ("feed-cache-1", "feed-cache-2", "feed-cache-3", "feed-cache
 Mode = Literal["push", "pull", "hybrid"]
 DEFAULT_SIZES: Final = TierSizes()
 DEFAULT_CELEBRITY_FOLLOWERS: Final = 10_000
+
+
+def _check_nodes(nodes: object) -> tuple[str, ...]:
+    """The feed cache's node names: a list or tuple of distinct non-empty strings."""
+    if isinstance(nodes, str) or not isinstance(nodes, Sequence) or not nodes or any(
+            not isinstance(n, str) or not n for n in nodes) or len(set(nodes)) != len(nodes):
+        raise InvalidArgument.bad_value("feed_nodes", nodes,
+                                        "a list or tuple of distinct, non-empty node names")
+    return tuple(nodes)
 
 
 def mode_threshold(mode: Mode, threshold: int | None = None) -> int | None:
@@ -172,7 +182,10 @@ class NewsFeedSystem:
         if not isinstance(store, Store) or not isinstance(store.clock, FakeClock):
             raise InvalidArgument.bad_value("store", store,
                                             "a Store on a FakeClock (reference.storage.connect)")
+        if threshold is not None:
+            check_int("threshold", threshold, 0)
         cut = mode_threshold(mode, threshold)
+        nodes = _check_nodes(feed_nodes)
         if shape not in ("sorted", "list"):
             raise InvalidArgument.bad_value("shape", shape, "'sorted' or 'list'")
         check_int("workers", workers, 1, 64)
@@ -192,14 +205,15 @@ class NewsFeedSystem:
         pulled = PullAuthors(store.kv)
         fanout = FanoutService(parts.cached_graph, store.queue, pulled, threshold=cut)
         pool = [FanoutWorker(f"fanout-{n}", store.queue, parts.cached_graph, users, feeds,
-                             crash_plan=sim.crash_plan) for n in range(1, workers + 1)]
+                             parts.posts, crash_plan=sim.crash_plan)
+                for n in range(1, workers + 1)]
         reader = NewsFeedService(graph=parts.cached_graph, users=users, feeds=feeds,
                                  posts=parts.posts, profiles=CachedProfiles(users, tiers),
                                  reactions=parts.actions, pulled=pulled)
         web = LoadBalancer([WebServer(f"web-{n}", reader) for n in range(1, web_servers + 1)])
         return cls(store=store, sim=sim, parts=parts, fanout=fanout,
                    workers=pool, reader=reader, web=web, tiers=tiers,
-                   ring=HashRing(feed_nodes), tick_s=tick_s)
+                   ring=HashRing(nodes), tick_s=tick_s)
 
     # ── users and follows ────────────────────────────────────────────────────────────────
     def register_user(self, user_id: UserId, *, name: str,
@@ -276,8 +290,8 @@ class NewsFeedSystem:
 
     def delete_post(self, post_id: PostId) -> bool:
         """Delete a post: its content leaves the post store and every cache, and its id every
-        follower's feed."""
-        found = self.posts.get_many([post_id]).get(post_id)
+        follower's feed. False if there was no such post."""
+        found = self.posts.get_many([check_id("post_id", post_id)]).get(post_id)
         if found is None:
             return False
         self.posts.delete(found)
@@ -293,7 +307,7 @@ class NewsFeedSystem:
 
     def unlike(self, user: UserId, post_id: PostId) -> bool:
         self._known(user)
-        return self.actions.undo(user, post_id, "like")
+        return self.actions.undo(user, check_id("post_id", post_id), "like")
 
     def reply(self, user: UserId, post_id: PostId, text: str) -> int:
         self._known(user)
@@ -307,7 +321,7 @@ class NewsFeedSystem:
         return self.actions.act(user, post_id, kind)
 
     def _exists(self, post_id: PostId) -> Post:
-        found = self.posts.get_many([post_id]).get(post_id)
+        found = self.posts.get_many([check_id("post_id", post_id)]).get(post_id)
         if found is None:
             raise NotFound("post", post_id)
         return found

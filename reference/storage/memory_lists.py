@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from itertools import islice
 
+from reference.core.errors import InvalidArgument
 from reference.storage.checks import (
     INT64_MAX,
     INT64_MIN,
@@ -226,6 +227,19 @@ class MemoryCappedList:
         keep = check_count("max_len", max_len, 1)
         with self._space.lock:
             return self._push(key, item, keep, only_existing)
+
+    def extend(self, key: str, items: Sequence[str], *, max_len: int) -> int:
+        check_key("key", key)
+        if isinstance(items, str) or not isinstance(items, Sequence):
+            raise InvalidArgument.bad_value("items", items, "a list or tuple of str")
+        for item in items:
+            check_str("item", item)
+        keep = check_count("max_len", max_len, 1)
+        with self._space.lock:
+            for item in items:
+                self._push(key, item, keep)
+            found = self._space.capped(key)
+            return 0 if found is None else len(found)
 
     def push_to_many(
         self, keys: Sequence[str], item: str, *, max_len: int, only_existing: bool = False

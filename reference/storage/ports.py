@@ -396,6 +396,13 @@ class CappedList(Protocol):
         """
         ...
 
+    def extend(self, key: str, items: Sequence[str], *, max_len: int) -> int:
+        """Push ``items`` to the front one after the other (the last ends up first), then
+        trim to ``max_len``; return the length after. A rebuilt list in one call: on Redis
+        one MULTI with one ``LPUSH`` of every item and one ``LTRIM`` (one round trip). No
+        items: nothing is sent, and the answer is the list's length."""
+        ...
+
     def push_to_many(
         self, keys: Sequence[str], item: str, *, max_len: int, only_existing: bool = False
     ) -> None:

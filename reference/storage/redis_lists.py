@@ -62,6 +62,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from reference.core.errors import InvalidArgument
 from reference.storage.checks import (
     INT64_MAX,
     INT64_MIN,
@@ -222,6 +223,18 @@ class RedisCappedList(_Prefixed):
         with self._client.pipeline() as pipe:  # MULTI/EXEC: never seen over its cap
             (pipe.lpushx if only_existing else pipe.lpush)(full, item)
             length, _ = pipe.ltrim(full, 0, keep - 1).execute()
+        return min(int(length), keep)
+
+    def extend(self, key: str, items: Sequence[str], *, max_len: int) -> int:
+        full = self._key(key)
+        if isinstance(items, str) or not isinstance(items, Sequence):
+            raise InvalidArgument.bad_value("items", items, "a list or tuple of str")
+        values = [check_str("item", item) for item in items]
+        keep = check_count("max_len", max_len, 1)
+        if not values:
+            return int(self._client.llen(full))
+        with self._client.pipeline() as pipe:  # MULTI/EXEC: never seen over its cap
+            length, _ = pipe.lpush(full, *values).ltrim(full, 0, keep - 1).execute()
         return min(int(length), keep)
 
     def push_to_many(

@@ -298,3 +298,25 @@ def test_delete_removes_a_capped_list_like_any_key(store: Store) -> None:
     store.lists.push(HOME, "t1", max_len=5)
     assert store.kv.delete(HOME) == 1
     assert store.lists.length(HOME) == 0
+
+
+def test_extend_pushes_items_one_after_the_other_and_trims(store: Store) -> None:
+    assert store.lists.extend("home:{7}", ["a", "b", "c"], max_len=5) == 3
+    assert store.lists.extend("home:{7}", ["d", "e", "f"], max_len=5) == 5
+    assert store.lists.range("home:{7}", 0, -1) == ["f", "e", "d", "c", "b"]
+    assert store.lists.extend("home:{7}", [], max_len=5) == 5  # nothing to push
+
+
+def test_extend_refuses_a_bare_str_or_a_non_str_item_and_writes_nothing(store: Store) -> None:
+    for items in ("abc", ["a", 7], None):
+        with pytest.raises(InvalidArgument):
+            store.lists.extend("home:{8}", items, max_len=5)  # type: ignore[arg-type]
+    assert store.lists.length("home:{8}") == 0
+
+
+def test_extend_is_one_round_trip_however_many_items(store: Store) -> None:
+    if store.backend == "memory":
+        pytest.skip("the memory backend sends no commands")
+    with store.record_commands() as recorded:
+        store.lists.extend("home:{9}", [str(i) for i in range(300)], max_len=800)
+    assert recorded.round_trips == 1 and store.lists.length("home:{9}") == 300
