@@ -92,6 +92,8 @@ __all__ = [
     "FanoutPlan",
     "FanoutService",
     "FanoutWorker",
+    "Followers",
+    "PostsById",
     "PullAuthors",
 ]
 

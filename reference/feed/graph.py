@@ -48,7 +48,7 @@ import itertools
 import math
 import random
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +67,7 @@ __all__ = [
     "SocialGraph",
     "UserId",
     "follower_graph",
+    "recommend_friends",
 ]
 
 UserId = str
@@ -429,31 +430,12 @@ class SocialGraph:
         """
         _check_id("user", user)
         count = check_int("limit", limit, 1)
-        predict = _measure(measure)
+        _measure(measure)
         me = self._known("user", user)
-        candidates = sorted(self._candidates(me))
-        if not candidates:
-            return []
-        projection = nx.Graph()
-        projection.add_nodes_from(self._follows)
-        projection.add_edges_from(self._follows.edges)
-        scored = [
-            (v, round(float(score), SCORE_DECIMALS))
-            for _, v, score in predict(projection, [(me, c) for c in candidates])
-        ]
-        scored.sort(key=lambda pair: (-pair[1], pair[0]))
-        return scored[:count]
-
-    def _candidates(self, me: UserId) -> set[UserId]:
-        """Friends of friends of ``me`` through its followees, minus the excluded."""
-        pivots = set(self._follows.successors(me))
-        reached: set[UserId] = set()
-        for pivot in pivots:
-            reached.update(self._follows.successors(pivot))
-            reached.update(self._follows.predecessors(pivot))
-        blocked = {u for u in reached if me in self._blocks.get(u, _NOBODY)}
-        muted = self._mutes.get(me, _NOBODY)
-        return reached - pivots - muted - self._blocks.get(me, _NOBODY) - blocked - {me}
+        blocked_me = {u for u, blocked in self._blocks.items() if me in blocked}
+        excluded = self._mutes.get(me, _NOBODY) | self._blocks.get(me, _NOBODY) | blocked_me
+        return recommend_friends(self._follows.succ, me, limit=count, measure=measure,
+                                 excluded=excluded)
 
     # -- statistics ----------------------------------------------------------------------
 
@@ -480,6 +462,76 @@ class SocialGraph:
             top_1pct_share=round(held / follows, 4) if follows else 0.0,
             most_followed=ranked[0][1] if ranked else None,
         )
+
+
+def recommend_friends(
+    follows: Mapping[UserId, Iterable[UserId]],
+    user: UserId,
+    *,
+    limit: int = 5,
+    measure: str = "adamic_adar",
+    excluded: Iterable[UserId] = (),
+) -> list[tuple[UserId, float]]:
+    """Whom ``user`` might follow, over plain data: friends of friends, best first.
+
+    The pure core of :meth:`SocialGraph.recommend`, which passes its follows and, as
+    ``excluded``, whom the user muted and who is in a block with them.
+
+    Parameters
+    ----------
+    follows : mapping of UserId to iterable of UserId
+        ``follows[u]``: the accounts ``u`` follows (a user who follows nobody may be
+        missing). Nobody follows themselves.
+    user : UserId
+        Whose suggestions.
+    limit : int
+        At most this many (>= 1).
+    measure : str
+        One of :data:`MEASURES`, by name.
+    excluded : iterable of UserId
+        Never suggested (muted, blocked).
+
+    Returns
+    -------
+    list of (UserId, float)
+        Candidates with their score rounded to :data:`SCORE_DECIMALS` decimals, by
+        descending score, ties by ascending user id.
+
+    Raises
+    ------
+    InvalidArgument
+        A bad ``limit`` or ``measure``.
+
+    Notes
+    -----
+    Both steps run on the undirected projection of the follows (``u — v`` when either
+    follows the other). The candidates are the neighbours there of the accounts ``user``
+    follows, minus ``user``, those accounts and ``excluded``; the measure scores each
+    candidate from its neighbours and ``user``'s. O(n + m) to project, then as
+    :meth:`SocialGraph.recommend`.
+
+    Examples
+    --------
+    >>> follows = {"ada": ["bob", "cy"], "bob": ["dee"], "cy": ["dee"], "eve": ["cy"]}
+    >>> recommend_friends(follows, "ada")
+    [('dee', 2.352934), ('eve', 0.910239)]
+    >>> recommend_friends(follows, "ada", measure="jaccard", excluded={"eve"})
+    [('dee', 1.0)]
+    """
+    count = check_int("limit", limit, 1)
+    predict = _measure(measure)
+    projection = nx.Graph()
+    projection.add_nodes_from(follows)
+    projection.add_edges_from((u, v) for u, followees in follows.items() for v in followees)
+    pivots = set(follows.get(user, ()))
+    reached = set().union(*(projection[p] for p in pivots))
+    candidates = sorted(reached - pivots - set(excluded) - {user})
+    scored = [
+        (v, round(float(score), SCORE_DECIMALS))
+        for _, v, score in predict(projection, [(user, c) for c in candidates])
+    ]
+    scored.sort(key=lambda pair: (-pair[1], pair[0]))
+    return scored[:count]
 
 
 def follower_graph(
