@@ -3,6 +3,7 @@
 >>> from exercises import check
 >>> check("snowflake-encode")                                    # doctest: +SKIP
 ✗ snowflake-encode: 0/2 — hint: shift the elapsed ms left by 22, ... (0/16 tests pass)
+  why: NotImplementedError: exercise: encode — ...
 False
 """
 
@@ -14,7 +15,7 @@ __all__ = ["check"]
 
 
 def check(name: str, *, solution: bool = False) -> bool:
-    """Run one exercise's graders against your starter module; print one line; return passed.
+    """Run one exercise's graders against your starter module; print the verdict; return passed.
 
     Parameters
     ----------
@@ -37,8 +38,10 @@ def check(name: str, *, solution: bool = False) -> bool:
 
     Notes
     -----
-    Prints exactly one line: ``✓ snowflake-encode: 2/2``, or ``✗ snowflake-encode: 0/2 —
-    hint: ...`` with the hint of the first failing test. Your module is re-imported on every
+    Prints one line, ``✓ snowflake-encode: 2/2``; or, on a failure, ``✗ snowflake-encode:
+    0/2 — hint: ...`` with the hint of the first failing test, and under it ``why: ...``:
+    the first line of its error and, once your code runs, the input that made it fail
+    (hypothesis' failing example, or the test's case). Your module is re-imported on every
     call, so save the file and call ``check`` again; no kernel restart needed.
     """
     if not isinstance(name, str) or not name:
@@ -54,4 +57,6 @@ def check(name: str, *, solution: bool = False) -> bool:
         raise NotFound("exercise", name, hint=f"known exercises: {known}")
     result = report.results[0]
     print(result.summary_line())
+    if not result.passed:
+        print(f"  why: {result.reason}")
     return result.passed

@@ -4,6 +4,7 @@ Usage (from the repository root)::
 
     python -m exercises.grade                    # your code, every chapter
     python -m exercises.grade --chapter 0        # only exercises/ch00_*.py
+    python -m exercises.grade --only snowflake-encode   # one exercise (unknown: exit 2)
     python -m exercises.grade --solution         # the reference solution, for comparison
     python -m exercises.grade --impl ch10_backoff=mine       # grade module mine instead
     python -m exercises.grade --json results.json            # Gradescope-style results
@@ -13,12 +14,17 @@ Usage (from the repository root)::
 Discovery is by file name: ``exercises/graders/test_chNN_<topic>.py`` grades the starter
 ``exercises/chNN_<topic>.py``, and ``NN`` is its chapter (``ch00`` holds the unique ids).
 Points come from each test's ``@pytest.mark.exercise(name=..., points=..., hint=...)``
-marker; an exercise with several tests earns its points only when all of them pass.
+marker; an exercise with several tests earns its points only when all of them pass. A failed
+exercise shows the hint of its first failing test and why it failed: the first line of the
+error, and the input that made it fail (hypothesis' failing example, the grader's call that
+raised inside the code under test with the values it passed, or a parametrized test's case)
+once the code runs at all.
 ``--impl STARTER=MODULE`` names the starter by its module (``exercises.ch10_backoff``) or by
 its file's stem (``ch10_backoff``); a starter that no selected grader grades is refused.
 
 Exit status: 0 after grading; 1 when ``--expect`` is not met; 2 when the graders themselves
-cannot run (a grader that fails to import, a test without a valid marker) or on bad options.
+cannot run (a grader that fails to import, a test without a valid marker) or on bad options
+(``--only`` with a name no grader declares: the message lists the valid ones).
 The output is deterministic (exercises in grader order, no timings), so notebooks can show it.
 
 Examples
@@ -27,6 +33,8 @@ Examples
 (10, 0, None)
 >>> resolve_impl(["ch00_unique_ids=my_ids"])
 ('exercises.ch00_unique_ids=my_ids',)
+>>> failing_example("Failing test case: test_x(impl=<module 'm'>, x=50)")
+'x=50'
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 __all__ = [
@@ -52,6 +61,7 @@ __all__ = [
     "GradeReport",
     "chapter_of",
     "check_expectation",
+    "failing_example",
     "format_table",
     "grader_files",
     "gradescope_results",
@@ -59,6 +69,7 @@ __all__ = [
     "resolve_impl",
     "run_graders",
     "starters_edited",
+    "unknown_exercise",
 ]
 
 EXERCISES_DIR = Path(__file__).resolve().parent
@@ -66,6 +77,7 @@ REPO_ROOT = EXERCISES_DIR.parent
 GRADERS_DIR = EXERCISES_DIR / "graders"
 ALL_OR_NOTHING = "An exercise earns its points only when all of its tests pass."
 REASON_MAX_CHARS = 160
+EXAMPLE_MAX_CHARS = 160
 HYPOTHESIS_STORAGE_VARIABLE = "HYPOTHESIS_STORAGE_DIRECTORY"
 TABLE_WIDTH = 96
 
@@ -97,6 +109,7 @@ def grader_files(directory: Path = GRADERS_DIR, chapter: int | None = None) -> l
 
 
 STARTERS_PACKAGE = "exercises"
+STARTERS_PATHSPEC = "exercises/ch[0-9][0-9]_*.py"
 
 
 def _graded_starter(grader: Path) -> str:
@@ -251,6 +264,7 @@ class _Test:
     chapter: int
     passed: bool | None = None  # None: no call phase reported yet
     reason: str = ""
+    call_site: str = ""  # the grader's call that raised inside the code under test
 
 
 def _first_line(text: str) -> str:
@@ -261,16 +275,138 @@ def _first_line(text: str) -> str:
     return ""
 
 
-def _reason(longrepr: Any) -> str:
-    """The first line of why a test failed, without paths or tracebacks."""
+_EXAMPLE_NOTE = re.compile(r"^(?:Failing test case|Falsifying (?:explicit )?example): ?(.*)$")
+_DRAW_NOTE = re.compile(r"^Draw (\d+)(?: \([^)]*\))?: (.*)$")
+_OPENING, _CLOSING = "([{<", ")]}>"
+
+
+def _split_arguments(text: str) -> list[str]:
+    """``a=1, b=(2, 3)`` -> ``["a=1", "b=(2, 3)"]``: commas inside brackets or quotes stay."""
+    parts, depth, quote, current = [], 0, "", ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in _OPENING:
+            depth += 1
+        elif char in _CLOSING:
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+            continue
+        current += char
+    return [part for part in [*parts, current.strip()] if part]
+
+
+def failing_example(message: str) -> str:
+    """The input hypothesis reports in a failure ``message``, on one line ("" if none).
+
+    A property's arguments (``x=50, y='a'``, without the ``impl`` fixture), then any
+    ``data()`` draws (``draw 1: 42``); for a state machine, its steps
+    (``claim(key='b'); claim(key='b')``). Reads hypothesis' note, "Failing test case: ..."
+    (or "Falsifying example: ..." in older versions).
+    """
+    lines = str(message).splitlines()
+    notes = [(i, m) for i, line in enumerate(lines) if (m := _EXAMPLE_NOTE.match(line.strip()))]
+    if not notes:
+        return ""
+    start, note = notes[0]
+    head, rest = note.group(1), lines[start + 1 :]
+    if head.startswith("<state machine>") or (rest and rest[0].startswith("state = ")):
+        steps = []
+        for line in rest:
+            if not line.startswith("state"):
+                break
+            if line.startswith("state."):
+                steps.append(line.removeprefix("state."))
+        return "; ".join(step for step in steps if step != "teardown()")
+    if head.endswith("("):  # one argument per line, indented by four spaces, then ")"
+        end = next((i for i, line in enumerate(rest) if line.rstrip() == ")"), len(rest))
+        args: list[str] = []
+        for line in rest[:end]:
+            starts_one = line.startswith("    ") and line[4:5] not in (" ", *_CLOSING)
+            if starts_one or not args:
+                args.append(line.strip())
+            else:  # a long argument continues, indented deeper or closing its brackets
+                args[-1] += " " + line.strip()
+        rest = rest[end + 1 :]
+    else:  # test_x(a=1, b=2) on one line
+        args = _split_arguments(head.partition("(")[2].removesuffix(")"))
+    shown = [arg.rstrip(",").strip() for arg in args if not arg.startswith("impl=")]
+    draws = [f"draw {m.group(1)}: {m.group(2)}" for m in map(_DRAW_NOTE.match, rest) if m]
+    return "; ".join(part for part in (", ".join(shown), *draws) if part)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _case(nodeid: str) -> str:
+    """A parametrized test's case, from its id: ``test_x[{'x': 0}]`` -> ``{'x': 0}``."""
+    name = nodeid.split("::")[-1]
+    return name.partition("[")[2].removesuffix("]") if name.endswith("]") else ""
+
+
+_IMPL_CALL = re.compile(r"impl\.[\w.]+\((?:[^()]|\([^()]*\))*\)")
+_NAME = re.compile(r"[A-Za-z_]\w*")
+VALUE_MAX_CHARS = 60
+
+
+def _safe_repr(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception as exc:  # a learner's broken __repr__ must not break grading
+        return f"<{type(value).__name__}: repr raised {type(exc).__name__}>"
+
+
+def _call_site(excinfo: Any, grader: Path) -> str:
+    """The grader's call that raised inside the code under test, with the values it passed:
+    ``impl.double(x) with x=60`` ("" when the grader's own line raised: its message says why).
+    """
+    entries = list(excinfo.traceback)
+    in_grader = [e for e in entries if Path(str(e.path)) == grader]
+    if not in_grader or in_grader[-1] is entries[-1]:
+        return ""
+    entry = in_grader[-1]
+    statement = " ".join(str(entry.statement).split())
+    call = _IMPL_CALL.search(statement)
+    shown = call.group(0) if call else statement
+    scopes = (entry.locals, entry.frame.f_globals)
+    values = []
+    for name in dict.fromkeys(_NAME.findall(shown)):
+        value = next((scope[name] for scope in scopes if name in scope), None)
+        if name != "impl" and value is not None and not callable(value) \
+                and not isinstance(value, ModuleType):
+            values.append(f"{name}={_clip(_safe_repr(value), VALUE_MAX_CHARS)}")
+    return f"{shown} with {', '.join(values)}" if values else shown
+
+
+def _reason(longrepr: Any, nodeid: str = "", call_site: str = "") -> str:
+    """Why a test failed, without paths or tracebacks: the error's first line, and the input
+    that made it fail (hypothesis' failing example, else the grader's call that raised in the
+    code under test, else a parametrized test's case) unless the error is a starter's
+    NotImplementedError, which any input raises."""
     crash = getattr(longrepr, "reprcrash", None)
-    if crash is not None:
-        return _first_line(crash.message)
     if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, line, reason)
         return _first_line(str(longrepr[2]))
-    lines = [line for line in str(longrepr).splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("E ")]
-    return _first_line((errors or lines or ["failed"])[-1].removeprefix("E").strip())
+    if crash is not None:
+        first = _first_line(crash.message)
+        example = failing_example(crash.message) or failing_example(str(longrepr))
+    else:
+        lines = [line for line in str(longrepr).splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith("E ")]
+        first = _first_line((errors or lines or ["failed"])[-1].removeprefix("E").strip())
+        example = failing_example(str(longrepr))
+    if first.startswith("NotImplementedError"):
+        return first
+    if example:
+        return f"{first} — failing example: {_clip(example, EXAMPLE_MAX_CHARS)}"
+    if call_site:
+        return f"{first} — failing call: {_clip(call_site, EXAMPLE_MAX_CHARS)}"
+    case = _case(nodeid)
+    return f"{first} — case: {_clip(case, EXAMPLE_MAX_CHARS)}" if case else first
 
 
 def _short_test_name(nodeid: str) -> str:
@@ -339,6 +475,11 @@ class _Recorder:
                 f"cannot collect {report.nodeid or 'the graders'}: {_reason(report.longrepr)}"
             )
 
+    def pytest_runtest_makereport(self, item: Any, call: Any) -> None:
+        test = self.tests.get(item.nodeid)
+        if test is not None and call.excinfo is not None and not test.call_site:
+            test.call_site = _call_site(call.excinfo, Path(str(item.path)))
+
     def pytest_runtest_logreport(self, report: Any) -> None:
         test = self.tests.get(report.nodeid)
         if test is None:
@@ -346,7 +487,7 @@ class _Recorder:
         if report.failed or report.skipped:
             if test.passed is not False:
                 verdict = "skipped: " if report.skipped else ""
-                test.reason = verdict + _reason(report.longrepr)
+                test.reason = verdict + _reason(report.longrepr, report.nodeid, test.call_site)
             test.passed = False
         elif report.when == "call" and test.passed is None:
             test.passed = True
@@ -498,9 +639,12 @@ def _wrap(label: str, text: str, indent: int) -> list[str]:
     )
 
 
-def format_table(report: GradeReport, *, chapter: int | None = None) -> str:
+def format_table(
+    report: GradeReport, *, chapter: int | None = None, exercise: str | None = None
+) -> str:
     """The score table: one row per exercise, hints under failures, the total at the bottom."""
     scope = f", chapter {chapter}" if chapter is not None else ""
+    scope += f", exercise {exercise}" if exercise is not None else ""
     lines = [f"Exercise grades: {report.target}{scope}"]
     lines += [f"error: {error}" for error in report.errors]  # unwrapped: they name paths
     if report.errors and not report.results:
@@ -568,6 +712,25 @@ def gradescope_results(report: GradeReport) -> dict[str, Any]:
     return results
 
 
+def unknown_exercise(name: str, known: Sequence[str], chapter: int | None = None) -> str:
+    """The refusal of an exercise name no grader declares, listing the ones that exist.
+
+    >>> print(unknown_exercise("snowflake-encdoe", ["snowflake-encode", "local-sequence"]))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    no exercise named 'snowflake-encdoe' (did you mean 'snowflake-encode'?); the exercises
+    are: snowflake-encode, local-sequence
+    """
+    import difflib
+
+    scope = f" in chapter {chapter}" if chapter is not None else ""
+    close = difflib.get_close_matches(name, known, n=1)
+    guess = f" (did you mean {close[0]!r}?)" if close else ""
+    return (
+        f"no exercise named {name!r}{scope}{guess}; the exercises{scope} are: "
+        f"{', '.join(known) or 'none'}"
+    )
+
+
 def check_expectation(report: GradeReport, expect: str) -> tuple[bool, str]:
     """Whether a run meets ``--expect full`` (every test passes) or ``zero`` (none does)."""
     score = f"{report.score}/{report.max_score} points"
@@ -588,7 +751,8 @@ def check_expectation(report: GradeReport, expect: str) -> tuple[bool, str]:
 
 
 def starters_edited(root: Path = REPO_ROOT) -> bool | None:
-    """Whether ``exercises/ch*.py`` differ from git's HEAD; None if git cannot tell."""
+    """Whether the starters ``exercises/chNN_*.py`` differ from git's HEAD; None if git
+    cannot tell."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=root, capture_output=True
@@ -596,7 +760,8 @@ def starters_edited(root: Path = REPO_ROOT) -> bool | None:
         if head.returncode != 0:  # not a repository (git diff would compare files instead)
             return None
         diff = subprocess.run(
-            ["git", "diff", "--quiet", "HEAD", "--", "exercises/ch*.py"],
+            # The starters only: exercises/check.py matches ch*.py too.
+            ["git", "diff", "--quiet", "HEAD", "--", STARTERS_PATHSPEC],
             cwd=root,
             capture_output=True,
         )
@@ -611,6 +776,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Grade the exercises and print a score table.",
     )
     parser.add_argument("--chapter", type=int, metavar="N", help="only chNN exercises (0 = ids)")
+    parser.add_argument(
+        "--only",
+        metavar="EXERCISE",
+        help="only this exercise, e.g. snowflake-encode (an unknown name lists the valid ones)",
+    )
     parser.add_argument("--solution", action="store_true", help="grade the reference solution")
     parser.add_argument(
         "--impl",
@@ -654,8 +824,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "untouched-starter check is skipped"
         )
         return 0
-    report = run_graders(chapter=args.chapter, solution=args.solution, impl=impl)
-    print(format_table(report, chapter=args.chapter))
+    report = run_graders(
+        chapter=args.chapter, exercise=args.only, solution=args.solution, impl=impl
+    )
+    if args.only is not None and not report.results and not report.errors:
+        parser.error(unknown_exercise(args.only, report.known_exercises, args.chapter))
+    print(format_table(report, chapter=args.chapter, exercise=args.only))
     if args.json is not None:
         args.json.write_text(json.dumps(gradescope_results(report), indent=2) + "\n")
     if report.errors:

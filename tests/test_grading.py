@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 import exercises.ch00_unique_ids as ch00_starter
+import exercises.grade as grading
 from exercises.grade import (
     HYPOTHESIS_STORAGE_VARIABLE,
     ExerciseResult,
@@ -289,12 +290,15 @@ except NotFound as err:
 """
 
 
-def test_check_prints_one_line_and_sees_a_saved_edit_without_restarting(tmp_path: Path) -> None:
+def test_check_prints_its_verdict_and_sees_a_saved_edit_without_restarting(
+    tmp_path: Path,
+) -> None:
     root = copy_of_exercises(tmp_path)
     proc = run("-c", CHECK_SCRIPT, cwd=root)
     assert proc.stderr == ""
-    first, first_value, second, second_value, missing = proc.stdout.splitlines()
+    first, why, first_value, second, second_value, missing = proc.stdout.splitlines()
     assert first.startswith("✗ local-sequence: 0/2 — hint: next_id returns counter.incr(")
+    assert why.startswith("  why: NotImplementedError: exercise: LocalSequence")
     assert first_value == "False"
     assert (second, second_value) == ("✓ local-sequence: 2/2", "True")
     assert missing == "NotFound: True"
@@ -311,6 +315,9 @@ def test_only_if_untouched_skips_the_zero_check_once_the_starters_are_edited(
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "starters"]):
         subprocess.run([*git, *command], cwd=root, check=True, capture_output=True)
     assert starters_edited(root) is False
+    kit_file = root / "exercises" / "check.py"  # ch*.py, but part of the kit, not a starter
+    kit_file.write_text(kit_file.read_text() + "# an instructor's edit\n")
+    assert starters_edited(root) is False, "only the chNN_<topic>.py starters count"
     starter_file = root / "exercises" / "ch00_unique_ids.py"
     starter_file.write_text("from reference.core.ids import *\n")
     assert starters_edited(root) is True
@@ -527,3 +534,195 @@ def test_bare_pytest_on_the_graders_maps_a_short_impl_and_refuses_an_unknown_one
     assert "--impl names exercises.ch10_backoff, which no collected grader grades" in (
         typo.stderr
     )
+
+
+# ------------------------------------------------------------- one exercise at a time: --only
+
+
+def exercise_rows(table: str) -> list[str]:
+    """The exercise names of a score table's rows (indented two spaces, then name, points)."""
+    return [m.group(1) for m in re.finditer(r"^  (\S+) +\d+/\d+ ", table, re.MULTILINE)]
+
+
+def test_only_shows_one_exercise_instead_of_the_whole_table() -> None:
+    proc = grade("--only", "local-sequence")
+    assert (proc.returncode, proc.stderr) == (0, ""), proc.stdout + proc.stderr
+    assert proc.stdout.startswith(
+        "Exercise grades: your code (exercises/ch*.py), exercise local-sequence\n"
+    )
+    assert exercise_rows(proc.stdout) == ["local-sequence"]
+    assert "hint: next_id returns counter.incr(" in proc.stdout
+    assert re.search(r"^total +0/2 +\(0%\)$", proc.stdout, re.MULTILINE), proc.stdout
+    assert len(proc.stdout.splitlines()) < 15, "one exercise, not the whole table"
+    full = grade("--only", "local-sequence", "--solution", "--expect", "full")
+    assert full.returncode == 0 and "expect full: ok" in full.stdout, full.stdout + full.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "listed", "not_listed"),
+    [
+        (["--only", "snowflake-encdoe"], ["snowflake-encode", "local-sequence", "dedupe-claim"],
+         []),
+        (["--only", "dedupe-claim", "--chapter", "0"], ["snowflake-encode"], ["dedupe-claim"]),
+    ],
+    ids=["a-typo", "another-chapters-exercise"],
+)
+def test_only_refuses_an_unknown_exercise_and_lists_the_valid_names(
+    flags: list[str], listed: list[str], not_listed: list[str]
+) -> None:
+    proc = grade(*flags)
+    assert (proc.returncode, proc.stdout) == (2, ""), proc.stdout + proc.stderr
+    name = flags[1]
+    assert f"no exercise named {name!r}" in proc.stderr
+    valid = proc.stderr.partition(" are: ")[2]
+    assert all(n in valid for n in listed) and not any(n in valid for n in not_listed), (
+        proc.stderr
+    )
+
+
+def test_make_grade_ex_passes_the_exercise_to_only() -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    dry = subprocess.run(["make", "-n", "grade", "EX=local-sequence", "CHAPTER=0"], cwd=REPO,
+                         capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    [command] = [line for line in dry.stdout.splitlines() if "exercises.grade" in line]
+    assert command.split()[-4:] == ["--chapter", "0", "--only", "local-sequence"], command
+    helped = subprocess.run(["make", "help"], cwd=REPO, capture_output=True, text=True,
+                            timeout=60)
+    assert "EX=" in helped.stdout
+
+
+# --------------------------------------------------------- the "why" shows the failing input
+
+DEMO_PROPERTY_GRADER = """
+import pytest
+from hypothesis import given, strategies as st
+
+from exercises.graders.support import GRADER_SETTINGS
+
+SOLUTION = {"double": "demo_solution:double"}
+
+
+@pytest.mark.exercise(name="demo-double", points=3, hint="multiply by two")
+@GRADER_SETTINGS
+@given(x=st.integers(0, 1000))
+def test_double_doubles(impl, x):
+    assert impl.double(x) == 2 * x, "wrong double"
+"""
+HALF_RIGHT_DOUBLE = "def double(x):\n    return 2 * x if x < 50 else x\n"
+
+
+def demo_tree(tmp_path: Path, grader: str) -> Path:
+    root = copy_of_exercises(tmp_path)
+    (root / "exercises" / "ch98_demo.py").write_text(DEMO_STARTER)
+    (root / "exercises" / "graders" / "test_ch98_demo.py").write_text(grader)
+    (root / "half_right.py").write_text(HALF_RIGHT_DOUBLE)
+    return root
+
+
+def why_lines(table: str) -> list[str]:
+    """The table's "why:" text, its wrapped lines joined."""
+    whys: list[str] = []
+    for line in table.splitlines():
+        text = line.strip()
+        if text.startswith("why:"):
+            whys.append(text.removeprefix("why:").strip())
+        elif whys and line.startswith(" " * 12) and text:
+            whys[-1] += " " + text
+    return whys
+
+
+def test_why_shows_the_falsifying_example_of_a_property(tmp_path: Path) -> None:
+    root = demo_tree(tmp_path, DEMO_PROPERTY_GRADER)
+    out = tmp_path / "results.json"
+    proc = grade("--chapter", "98", "--impl", "ch98_demo=half_right", "--json", str(out),
+                 cwd=root, pythonpath=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert why_lines(proc.stdout) == ["AssertionError: wrong double — failing example: x=50"]
+    (output,) = (t["output"] for t in results(out)["tests"])
+    assert "first failure: test_double_doubles: AssertionError: wrong double — failing " \
+        "example: x=50" in output
+
+
+def test_why_shows_the_case_of_a_parametrized_test(tmp_path: Path) -> None:
+    root = demo_tree(tmp_path, DEMO_PARAMETRIZED_GRADER.replace("[{\"x\": 0}, {\"x\": 21}]",
+                                                                "[{\"x\": 7}, {\"x\": 60}]"))
+    proc = grade("--chapter", "98", "--impl", "ch98_demo=half_right", cwd=root, pythonpath=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [why] = why_lines(proc.stdout)
+    assert why.startswith("AssertionError: assert 60 == (2 * 60)"), why
+    assert why.endswith(" — case: {'x': 60}"), why
+
+
+DEMO_CALLING_GRADER = """
+import pytest
+
+SOLUTION = {"double": "demo_solution:double"}
+CASES = [3, 60]
+
+
+@pytest.mark.exercise(name="demo-double", points=3, hint="multiply by two")
+def test_double_doubles(impl):
+    for x in CASES:
+        expected = 2 * x
+        assert impl.double(x) == expected, f"double({x}) is {expected}"
+"""
+CRASHING_DOUBLE = "def double(x):\n    return [2 * x][x // 50]\n"
+
+
+def test_why_shows_the_call_that_raised_inside_the_learners_code(tmp_path: Path) -> None:
+    root = demo_tree(tmp_path, DEMO_CALLING_GRADER)
+    (root / "crashing.py").write_text(CRASHING_DOUBLE)
+    proc = grade("--chapter", "98", "--impl", "ch98_demo=crashing", cwd=root, pythonpath=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert why_lines(proc.stdout) == [
+        "IndexError: list index out of range — failing call: impl.double(x) with x=60"
+    ]
+
+
+def test_check_shows_why_under_its_one_line_verdict(tmp_path: Path) -> None:
+    root = demo_tree(tmp_path, DEMO_PROPERTY_GRADER)
+    (root / "exercises" / "ch98_demo.py").write_text(HALF_RIGHT_DOUBLE)
+    proc = run("-c", "from exercises import check; check('demo-double')", cwd=root)
+    assert proc.stderr == ""
+    assert proc.stdout.splitlines() == [
+        "✗ demo-double: 0/3 — hint: multiply by two (0/1 tests pass)",
+        "  why: AssertionError: wrong double — failing example: x=50",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("message", "example"),
+    [
+        (
+            "AssertionError\nFailing test case: test_decode(\n    impl=<module 'mine' from "
+            "'/x/mine.py'>,\n    elapsed_ms=0,\n    sequence=2048,\n)",
+            "elapsed_ms=0, sequence=2048",
+        ),
+        (
+            "AssertionError\nFalsifying example: test_render(\n    impl=namespace(\n"
+            "        render=<function render>,\n    ),\n    case=('${a}', {'a': '1'}),\n)",
+            "case=('${a}', {'a': '1'})",
+        ),
+        (
+            "AssertionError\nFailing test case: test_x(impl=<module 'm'>, x=3, y='a, b')",
+            "x=3, y='a, b'",
+        ),
+        (
+            "AssertionError: claim('b') returned True\nassert True is False\n"
+            "Failing test case: <state machine>\nstate = DedupeAgainstAModel()\n"
+            "state.claim(key='b')\nstate.claim(key='b')\nstate.teardown()",
+            "claim(key='b'); claim(key='b')",
+        ),
+        (
+            "AssertionError\nFailing test case: test_y(\n    impl=<module 'm'>,\n"
+            "    data=data(...),\n)\nDraw 1: 42",
+            "data=data(...); draw 1: 42",
+        ),
+        ("AssertionError: assert 1 == 2", ""),
+    ],
+    ids=["property", "namespace-impl", "one-line", "state-machine", "draws", "none"],
+)
+def test_failing_example_reads_hypothesis_notes(message: str, example: str) -> None:
+    assert grading.failing_example(message) == example

@@ -83,9 +83,11 @@ def _coalesce_streams(nb: nbformat.NotebookNode) -> None:
             cell["outputs"] = merged
 
 
-def execute(path: Path) -> None:
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
+def notebook_client(nb: nbformat.NotebookNode, path: Path) -> NotebookClient:
+    """The client every notebook run uses (here and in the tests): a fresh ``python3`` kernel of
+    the current environment, started in the notebook's folder, which mimics a front end's
+    Output widgets (so a widget's output area fills in as it would in JupyterLab)."""
+    return NotebookClient(
         nb,
         timeout=900,
         kernel_name="python3",
@@ -93,7 +95,11 @@ def execute(path: Path) -> None:
         store_widget_state=True,  # needed for Output widgets; the state is dropped below
         resources={"metadata": {"path": str(path.parent)}},
     )
-    client.execute()
+
+
+def execute(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    notebook_client(nb, path).execute()
     _coalesce_streams(nb)
     _final_progress_bars(nb)  # before the ids change and the state goes
     _stable_widget_ids(nb)
