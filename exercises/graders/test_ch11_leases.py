@@ -25,7 +25,7 @@ from reference.core.sim import Simulation, SimulationRunaway
 SOLUTION = "reference.cache.leases"
 
 T0 = 1_000.0
-KEY = "feed:{celebrity}"
+KEY = "post:{celebrity-post}"
 
 
 def make(impl: Any, *, lease_s: float = 10.0, ttl_s: float | None = None

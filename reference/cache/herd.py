@@ -1,6 +1,6 @@
 """The thundering herd (캐시 쇄도) on one hot key, simulated: plain vs leases vs single flight.
 
-The story, with the default numbers: a celebrity's feed is one hot cache key, read 2,000
+The story, with the default numbers: a celebrity's new post is one hot cache key, read 2,000
 times a second by 20 app servers. Its cache entry expires at t = 1 s (TTL), or a write
 invalidates it then. A database load takes 50 ms. Three ways to refill it:
 
@@ -60,7 +60,7 @@ __all__ = [
 
 Strategy = Literal["plain", "lease", "single_flight"]
 STRATEGIES: Final[tuple[Strategy, ...]] = ("plain", "lease", "single_flight")
-HOT_KEY: Final = "feed:{celebrity}"
+HOT_KEY: Final = "post:{celebrity-post}"
 MAX_EXPECTED_READS: Final = 200_000  # reads_per_s * duration_s: a notebook-sized run
 
 

@@ -47,8 +47,11 @@ def _done_key(post_id: PostId, user: UserId, kind: Kind) -> str:
     return f"{kind}d:{{{post_id}}}:{user}"
 
 
+_PLURAL: Final = {"like": "likes", "reply": "replies", "share": "shares"}
+
+
 def _count_key(post_id: PostId, kind: Kind) -> str:
-    return f"{kind}s:{{{post_id}}}"
+    return f"{_PLURAL[kind]}:{{{post_id}}}"
 
 
 def _check_kind(kind: object) -> Kind:

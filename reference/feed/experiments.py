@@ -651,6 +651,9 @@ def feed_shape_experiment(shape: FeedShape, *, users: int = 120, posts: int = 40
     >>> capped = feed_shape_experiment("list", users=40, posts=10)
     >>> sorted_.commands_per_write, capped.commands_per_write     # EVALSHA vs LPUSHX + LTRIM
     (1.0, 2.0)
+    >>> # a rebuild's extra round trips, less the one the first pass spent filling the
+    >>> # like and counter caches: the lists, then DEL, ZADD and the trim (sorted: 4), or
+    >>> # the lists, then DEL and one MULTI of LPUSH and LTRIM (list: 3)
     >>> [round(r.rebuild_round_trips - r.read_round_trips) for r in (sorted_, capped)]
     [3, 2]
     >>> sorted_.duplicate_entries, capped.duplicate_entries > 0    # a set vs a list
@@ -828,8 +831,8 @@ class LostNodeResult:
     """A feed cache node lost: what it held, and what the next page load of every active
     user (``readers`` of them) cost, before the loss (a normal pass) and after it.
 
-    ``rebuilds_before`` counts the feeds rebuilt in the normal pass: those of users whose
-    followees have not posted (an empty feed is not cached, so it is a miss every time).
+    ``rebuilds_before`` counts the feeds rebuilt in the normal pass (none: every feed was
+    cached, an empty one too, by its bottom mark).
     """
 
     node: str

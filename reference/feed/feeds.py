@@ -14,8 +14,9 @@ capped list     O(1) push to the front, trim to N (Twitter's   by arrival: a lat
                                                                a late older post can push a
                                                                newer one out (Twitter accepted
                                                                it; the sorted shape cannot)
-sorted timeline O(log N) insert and trim; a page is one range  exact, by Snowflake id; a
-(``"sorted"``)  query after a cursor                           repeated push changes nothing
+sorted timeline O(log N) insert and trim; a read is one range  exact, by Snowflake id; a
+(``"sorted"``)  query (the lab takes the whole feed, up to     repeated push changes nothing
+                800 ids, and pages through it in memory)
 =============== ============================================= ==============================
 
 Either way a feed keeps at most :data:`~reference.feed.model.FEED_MAX_ENTRIES` (800) ids and

@@ -1,4 +1,4 @@
-"""A seeded fault scenario for the news feed (장애 시나리오): a busy hour, faults included.
+"""A seeded fault scenario for the news feed (장애 시나리오): ten busy minutes, faults included.
 
 :func:`run_feed_scenario` builds a :class:`~reference.feed.system.NewsFeedSystem`, loads a
 heavy-tailed follow graph, then plays a schedule drawn from the seed, every action a timer on
@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 START_S = 1_767_225_600.0  # 2026-01-01 00:00 UTC
-SCROLL_USERS = 4  # users who scroll while their followees post, after the busy hour
+SCROLL_USERS = 4  # users who scroll while their followees post, after the busy minutes
 SCROLL_PAGE = 4  # posts per page while scrolling
 FINAL_PAGE = 7  # posts per page when every feed is read at the end
 
@@ -130,12 +130,12 @@ class FeedScenarioConfig:
 
     @classmethod
     def calm(cls) -> FeedScenarioConfig:
-        """A good hour: people post, read and react; nothing breaks."""
+        """Ten good minutes: people post, read and react; nothing breaks."""
         return cls()
 
     @classmethod
     def stormy(cls) -> FeedScenarioConfig:
-        """A bad hour: workers crash mid-chunk, the queue duplicates tasks, cache nodes are
+        """Ten bad minutes: workers crash mid-chunk, the queue duplicates tasks, cache nodes are
         lost, small caches evict, and people unfollow, block and delete while posts fan out."""
         return cls(churn_rate=0.4, delete_rate=0.15, crash_rate=0.05, duplicate_rate=0.2,
                    node_loss_rate=0.03, small_caches=True)
