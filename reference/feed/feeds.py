@@ -50,12 +50,13 @@ True
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from reference.feed.model import FEED_MAX_ENTRIES, PostId, UserId
-from reference.storage.ports import CappedList, IdTimeline, KeyValue
+from reference.storage.ports import ID_WIDTH, CappedList, IdTimeline, KeyValue
 
 __all__ = [
     "BOTTOM",
@@ -97,9 +98,14 @@ def _as_read(ids: list[PostId]) -> CachedFeed:
 
 @dataclass(frozen=True, slots=True)
 class FeedCacheStatistics:
-    """Reads that found a feed (hits) or not (misses, each followed by a rebuild), feeds
-    rebuilt and dropped, fanout writes asked for and made (a write to an uncached feed is
-    skipped), entries removed."""
+    """The news feed tier as a cache whose entries are whole feeds, one per user: reads that
+    found a feed (hits) or not (misses, each followed by a rebuild), feeds rebuilt, feeds
+    evicted (``dropped``: an inactive user's, one to rebuild after an unmute or a follow,
+    those of a lost node), fanout writes asked for and made (a write to an uncached feed is
+    skipped), ids removed; and, when the users are given, the feeds cached now
+    (``entries``), the post ids they hold (``ids``) and their size as stored (``bytes``:
+    20 digits an id, as the Redis members are). The capacity is ``max_entries`` ids per
+    feed, trimmed oldest first; no TTL: a feed leaves when its user stops reading."""
 
     hits: int
     misses: int
@@ -108,6 +114,13 @@ class FeedCacheStatistics:
     pushes: int
     written: int
     removed: int
+    entries: int = 0
+    ids: int = 0
+    bytes: int = 0
+
+    @property
+    def evictions(self) -> int:
+        return self.dropped
 
     @property
     def hit_rate(self) -> float:
@@ -127,19 +140,29 @@ class FeedCache(Protocol):
     def backfill(self, user: UserId, post_ids: Sequence[PostId]) -> bool: ...
     def remove(self, users: Sequence[UserId], post_ids: Sequence[PostId]) -> int: ...
     def drop(self, user: UserId) -> bool: ...
-    def statistics(self) -> FeedCacheStatistics: ...
+    def statistics(self, users: Sequence[UserId] = ()) -> FeedCacheStatistics: ...
 
 
-class _Counts:
+class _Counts(ABC):
     """The counters both shapes keep."""
 
     def __init__(self) -> None:
         self.hits = self.misses = self.rebuilt = self.dropped = 0
         self.pushes = self.written = self.removed = 0
 
-    def statistics(self) -> FeedCacheStatistics:
+    def statistics(self, users: Sequence[UserId] = ()) -> FeedCacheStatistics:
+        """The counters; with ``users``, also what their cached feeds hold now (one size
+        query per user: for reports, not for the request path)."""
+        sizes = [size for size in map(self._held, users) if size is not None]
         return FeedCacheStatistics(self.hits, self.misses, self.rebuilt, self.dropped,
-                                   self.pushes, self.written, self.removed)
+                                   self.pushes, self.written, self.removed,
+                                   entries=len(sizes), ids=sum(sizes),
+                                   bytes=sum(sizes) * ID_WIDTH)
+
+    @abstractmethod
+    def _held(self, user: UserId) -> int | None:
+        """How many post ids ``user``'s cached feed holds (its bottom mark aside); None if
+        the feed is not cached."""
 
 
 class _Store(Protocol):
@@ -205,6 +228,11 @@ class SortedFeeds(_Counts):
         self.removed += removed
         return removed
 
+    def _held(self, user: UserId) -> int | None:
+        size = self._ids.size(feed_key(user))
+        marked = size and self._ids.newest(feed_key(user), limit=1, before=1) == [BOTTOM]
+        return (size - 1 if marked else size) if size else None
+
     def drop(self, user: UserId) -> bool:
         """Forget ``user``'s feed: the next read rebuilds it."""
         dropped = self._kv.delete(feed_key(user)) == 1
@@ -265,6 +293,10 @@ class ListFeeds(_Counts):
                       for p in post_ids)
         self.removed += removed
         return removed
+
+    def _held(self, user: UserId) -> int | None:
+        entries = self._lists.range(feed_key(user), 0, -1)
+        return len({e for e in entries if e != str(BOTTOM)}) if entries else None
 
     def drop(self, user: UserId) -> bool:
         dropped = self._kv.delete(feed_key(user)) == 1

@@ -75,7 +75,7 @@ from reference.feed.fanout import (
     FanoutWorker,
     PullAuthors,
 )
-from reference.feed.feeds import FeedShape, feed_key, feeds_on
+from reference.feed.feeds import FeedCacheStatistics, FeedShape, feed_key, feeds_on
 from reference.feed.graph import SocialGraph
 from reference.feed.model import (
     FANOUT_GROUP,
@@ -337,6 +337,10 @@ class NewsFeedSystem:
     def _touch(self, user: UserId) -> None:
         if self.users.touch(user):
             self.feeds.drop(user)  # back after a while: not kept up to date meanwhile
+
+    def feed_statistics(self) -> FeedCacheStatistics:
+        """The news feed tier's statistics, with what every user's cached feed holds now."""
+        return self.feeds.statistics(self.graph.users())
 
     # ── faults ───────────────────────────────────────────────────────────────────────────
     def lose_feed_node(self, node: str) -> int:
