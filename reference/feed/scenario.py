@@ -399,7 +399,7 @@ def run_feed_scenario(config: FeedScenarioConfig, seed: int, *,
             reads=tuple(runner.reads), sessions=sessions, final_feeds=final,
             crashes=len(system.sim.crash_plan.fired),
             statistics={"posts": posts, "rounds": system.rounds,
-                        "feeds": system.feeds.statistics(), "reader": system.reader.statistics()},
+                        "feeds": system.feed_statistics(), "reader": system.reader.statistics()},
         )
     finally:
         if backend == "redis":
