@@ -9,8 +9,9 @@ Figures (rates):
 * the same fanout write on fakeredis (and real Redis with ``REDIS_URL``), against the bare
   command loop that writes the same entries one command at a time on the same server;
 * Twitter's 2013 average write load (4.6K posts/s, each to its author's followers) on a
-  heavy-tailed graph with the hybrid threshold, simulated on the memory backend: the
-  real-time factor is simulated seconds per CPU second (above 1: faster than real time).
+  heavy-tailed graph with the hybrid threshold, simulated on the memory backend with feeds
+  as capped lists (Twitter's choice) and as sorted timelines: the real-time factor is
+  simulated seconds per CPU second (above 1: faster than real time).
 
 Quantities: Redis round trips per fanout chunk, and per hydrated feed page for pages of 5, 20
 and 50 posts (the page's cost must not grow with its length).
@@ -26,7 +27,7 @@ from random import Random
 
 from benchmarks.harness import Figure, Quantity, measure
 from reference.core.clock import FakeClock
-from reference.feed.feeds import FeedCache, feed_key, feeds_on
+from reference.feed.feeds import FeedCache, FeedShape, feed_key, feeds_on
 from reference.feed.graph import follower_graph
 from reference.feed.model import FANOUT_CHUNK
 from reference.feed.system import NewsFeedSystem
@@ -118,12 +119,12 @@ def _redis_backends() -> list[str]:
     return ["fakeredis"] + (["redis"] if os.environ.get("REDIS_URL") else [])
 
 
-def _twitter_load(users: int, seconds: float) -> tuple[float, int, int]:
+def _twitter_load(users: int, seconds: float, shape: FeedShape) -> tuple[float, int, int]:
     """Simulated seconds per CPU second of Twitter's average write load; also the posts
     published and the timeline inserts made."""
     clock = FakeClock(start=START_S)
     system = NewsFeedSystem.create(connect("memory", clock=clock), seed=3, mode="hybrid",
-                                   threshold=users // 20, workers=4)
+                                   threshold=users // 20, workers=4, shape=shape)
     graph = follower_graph(users, seed=3, mean_following=TWITTER_FOLLOWERS_PER_POST)
     for user in graph.users():
         system.register_user(user, name=user)
@@ -200,10 +201,12 @@ def run(calibration: float, *, scale: float = 1.0) -> Iterator[Figure | Quantity
             yield Quantity(f"{backend}: round trips per fanout chunk of 100 ({shape})",
                            float(recorded.round_trips), "round trips",
                            note=f"{len(recorded.commands)} commands in it")
-    factor, posts, inserts = _twitter_load(sizes.load_users, sizes.load_seconds)
-    yield Quantity("memory: Twitter 2013 write load, real-time factor", factor,
-                   "sim s / CPU s", note=f"{posts:,} posts at 4.6K/s, {inserts:,} timeline "
-                   f"inserts, {sizes.load_users:,} users, hybrid")
+    shapes: tuple[FeedShape, ...] = ("list", "sorted")
+    for shape in shapes:
+        factor, posts, inserts = _twitter_load(sizes.load_users, sizes.load_seconds, shape)
+        yield Quantity(f"memory: Twitter 2013 write load, {shape} feeds, real-time factor",
+                       factor, "sim s / CPU s", note=f"{posts:,} posts at 4.6K/s, {inserts:,} "
+                       f"timeline inserts, {sizes.load_users:,} users, hybrid")
     small = _page_round_trips(5)
     for limit in (5, 20, 50):
         trips = small if limit == 5 else _page_round_trips(limit)

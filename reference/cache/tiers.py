@@ -205,6 +205,9 @@ class CachedGraph:
     def is_muted(self, user: UserId, other: UserId) -> bool:
         return self.graph.is_muted(user, other)
 
+    def audience(self, author: UserId, candidates: Sequence[UserId]) -> list[UserId]:
+        return self.graph.audience(author, candidates)
+
     def muted(self, user: UserId) -> tuple[UserId, ...]:
         return self.graph.muted(user)
 

@@ -79,6 +79,7 @@ class Followers(Protocol):
     def follower_count(self, user: UserId) -> int: ...
     def is_following(self, follower: UserId, followee: UserId) -> bool: ...
     def is_muted(self, user: UserId, other: UserId) -> bool: ...
+    def audience(self, author: UserId, candidates: Sequence[UserId]) -> list[UserId]: ...
 
 
 class PostsById(Protocol):
@@ -249,8 +250,7 @@ class FanoutWorker:
     def _still_wanted(self, task: FanoutTask) -> Sequence[UserId]:
         """The task's followers who still follow the author, have not muted them and are
         active (the inactive ones get their feed rebuilt when they come back)."""
-        following = [f for f in task.followers if self.graph.is_following(f, task.author)
-                     and not self.graph.is_muted(f, task.author)]
+        following = self.graph.audience(task.author, task.followers)  # one query a chunk
         active = self.users.active_among(following)
         wanted = [f for f in following if f in active]
         self._skipped += len(task.followers) - len(wanted)

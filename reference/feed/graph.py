@@ -48,7 +48,7 @@ import itertools
 import math
 import random
 import statistics
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -324,6 +324,22 @@ class SocialGraph:
     def muted(self, user: UserId) -> tuple[UserId, ...]:
         """Whom ``user`` has muted, sorted."""
         return tuple(sorted(self._mutes.get(self._known("user", user), _NOBODY)))
+
+    def audience(self, author: UserId, candidates: Sequence[UserId]) -> list[UserId]:
+        """Those of ``candidates`` who follow ``author`` and have not muted them, in order.
+
+        The fanout worker's filter for one chunk: one graph query instead of two per
+        follower. A candidate the graph does not know follows nobody.
+
+        >>> g = SocialGraph()
+        >>> for name in ("ada", "bob", "cyd", "dan"): g.add_user(name)
+        >>> _ = g.follow("bob", "ada"), g.follow("cyd", "ada"), g.mute("cyd", "ada")
+        >>> g.audience("ada", ["bob", "cyd", "dan", "eve"])
+        ['bob']
+        """
+        b = self._known("author", author)
+        followers, mutes = self._follows.pred[b], self._mutes
+        return [c for c in candidates if c in followers and b not in mutes.get(c, _NOBODY)]
 
     def block(self, user: UserId, other: UserId) -> bool:
         """Block ``other``: remove the follows both ways and refuse new ones; True if new.

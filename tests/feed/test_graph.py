@@ -194,6 +194,22 @@ def test_muting_keeps_the_follow_and_unmuting_lifts_only_the_mute() -> None:
     assert g.muted("bob") == ("cy",) and g.is_following("bob", "ada")
 
 
+def test_the_audience_of_a_chunk_is_who_follows_the_author_unmuted_in_the_chunks_order() -> None:
+    g = graph_of("ada", "bob", "cy", "dee", "eve",
+                 follows=(("bob", "ada"), ("cy", "ada"), ("eve", "ada"), ("dee", "bob")))
+    g.mute("cy", "ada")
+    g.mute("eve", "bob")  # another author's mute changes nothing here
+    chunk = ["eve", "dee", "cy", "bob", "zed"]  # zed: unknown, follows nobody
+    assert g.audience("ada", chunk) == ["eve", "bob"]
+    assert g.audience("ada", chunk) == [u for u in chunk if u in g.followers("ada")
+                                        and not g.is_muted(u, "ada")]
+    assert g.audience("ada", []) == []
+    with pytest.raises(NotFound):
+        g.audience("zed", chunk)
+    with pytest.raises(InvalidArgument):
+        g.audience("", chunk)
+
+
 @pytest.mark.parametrize("method", ["mute", "block"])
 def test_muting_or_blocking_yourself_is_refused(method: str) -> None:
     g = graph_of("ada")
