@@ -21,10 +21,12 @@ SUITES = ("ids", "storage", "notification", "feed")
 
 def _print(figures: list[Figure], calibration: float) -> None:
     print(f"calibration loop: {calibration:,.0f} dict stores/s (= 1.0)")
-    print(f"{'figure':<48} {'ops/s':>12} {'x calib':>9}  {'vs baseline':<34} note")
+    width = max([48, *(len(f.name) for f in figures)])
+    print(f"{'figure':<{width}} {'ops/s':>12} {'x calib':>9}  {'vs baseline':<34} note")
     for f in figures:
         vs = f"{f.vs_baseline:.3g}x {f.baseline}" if f.vs_baseline is not None else ""
-        print(f"{f.name:<48} {f.ops_per_s:>12,.0f} {f.vs_calibration:>9.3g}  {vs:<34} {f.note}")
+        print(f"{f.name:<{width}} {f.ops_per_s:>12,.0f} {f.vs_calibration:>9.3g}  {vs:<34} "
+              f"{f.note}")
 
 
 def _amount(value: float) -> str:
@@ -35,10 +37,11 @@ def _print_quantities(quantities: list[Quantity]) -> None:
     if not quantities:
         return
     print()
-    print(f"{'quantity':<54} {'value':>8} {'unit':<12} {'vs baseline':<32} note")
+    width = max([54, *(len(q.name) for q in quantities)])
+    print(f"{'quantity':<{width}} {'value':>8} {'unit':<13} {'vs baseline':<32} note")
     for q in quantities:
         vs = f"{q.vs_baseline:.3g}x {q.baseline}" if q.vs_baseline is not None else ""
-        print(f"{q.name:<54} {_amount(q.value):>8} {q.unit:<12} {vs:<32} {q.note}")
+        print(f"{q.name:<{width}} {_amount(q.value):>8} {q.unit:<13} {vs:<32} {q.note}")
 
 
 def main(argv: list[str] | None = None) -> int:
