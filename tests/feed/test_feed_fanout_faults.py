@@ -10,22 +10,16 @@ from random import Random
 import pytest
 
 from reference.blocks.lossy_queue import LossyQueue
-from reference.core.clock import FakeClock
 from reference.core.faults import CrashPlan
 from reference.feed.fanout import AFTER_PUSH, VISIBILITY_TIMEOUT_S
-from reference.feed.feeds import BOTTOM, FEED_SHAPES, feed_key
-from reference.feed.model import FANOUT_GROUP, FANOUT_QUEUE, PostId
+from reference.feed.feeds import FEED_SHAPES
+from reference.feed.model import FANOUT_GROUP, FANOUT_QUEUE
 from reference.feed.system import NewsFeedSystem
 from reference.storage import Store
 from reference.storage.ports import QueueStatistics
+from tests.feed.feed_helpers import cached, post
 
 READERS = ("bob", "cyd", "eve")
-
-
-def fake_clock(system: NewsFeedSystem) -> FakeClock:
-    clock = system.clock
-    assert isinstance(clock, FakeClock)
-    return clock
 
 
 def with_readers(store: Store, **options: object) -> NewsFeedSystem:
@@ -39,21 +33,6 @@ def with_readers(store: Store, **options: object) -> NewsFeedSystem:
     return system
 
 
-def post(system: NewsFeedSystem, author: str = "ada") -> PostId:
-    clock = fake_clock(system)
-    clock.advance(1.0)
-    return system.publish(author, f"{author} at {clock.now():.0f}").post_id
-
-
-def cached(system: NewsFeedSystem, user: str) -> list[PostId]:
-    key = feed_key(user)
-    if system.feeds.shape == "sorted":
-        held = system.store.id_timeline.newest(key, limit=10_000)
-    else:
-        held = [int(entry) for entry in system.store.lists.range(key, 0, -1)]
-    return [i for i in held if i != BOTTOM]  # the bottom mark of a rebuilt feed aside
-
-
 def queue_stats(system: NewsFeedSystem) -> QueueStatistics:
     return system.store.queue.statistics(FANOUT_QUEUE, FANOUT_GROUP)
 
@@ -63,12 +42,12 @@ def test_a_worker_crash_after_writing_the_feeds_redelivers_the_task_and_pages_sh
         store: Store, shape: str) -> None:
     first_task_dies = CrashPlan().crash(AFTER_PUSH, nth=2)  # nth=1: ada's first post
     system = with_readers(store, shape=shape, crash_plan=first_task_dies)
-    first = post(system)
+    first = post(system, "ada")
     system.run_until_idle()
     for reader in READERS:
         assert system.feed(reader).post_ids == (first,)
     published_at = system.clock.now()
-    second = post(system)
+    second = post(system, "ada")
     system.run_until(published_at + VISIBILITY_TIMEOUT_S / 2)
     assert system.sim.crash_plan.fired == [(AFTER_PUSH, str(second))]
     stats = queue_stats(system)
@@ -90,11 +69,11 @@ def test_a_crash_leaves_the_rest_of_the_batch_unacked_and_all_of_it_is_redeliver
         store: Store) -> None:
     system = with_readers(store, crash_plan=CrashPlan().crash(AFTER_PUSH, nth=2),
                           workers=1)
-    first = post(system)
+    first = post(system, "ada")
     system.run_until_idle()
     for reader in READERS:
         system.feed(reader)
-    batch = [post(system) for _ in range(4)]  # one worker takes all four in one poll
+    batch = [post(system, "ada") for _ in range(4)]  # one worker takes all four in one poll
     system.run_until_idle()
     stats = queue_stats(system)
     assert stats.redelivered == 4 and stats.lag == 0 and stats.acked == 5
@@ -107,11 +86,11 @@ def test_every_task_delivered_twice_changes_nothing_a_reader_sees(store: Store, 
                                                                    ) -> None:
     doubling = LossyQueue(store.queue, rng=Random(7), loss_rate=0.0, duplicate_rate=1.0)
     system = with_readers(replace(store, queue=doubling), shape=shape)
-    posts = [post(system)]
+    posts = [post(system, "ada")]
     system.run_until_idle()
     for reader in READERS:
         system.feed(reader)
-    posts += [post(system) for _ in range(5)]
+    posts += [post(system, "ada") for _ in range(5)]
     system.like("bob", posts[-1])
     system.run_until_idle()
     assert doubling.duplicated == len(posts)
@@ -129,7 +108,7 @@ def test_fanout_rounds_stop_when_the_queue_is_empty_and_a_post_wakes_them(store:
                                                                           ) -> None:
     system = with_readers(store)
     assert system.run_until_idle() == 0
-    post(system)
+    post(system, "ada")
     assert system.run_until_idle() >= 1
     assert system.sim.pending == 0
     assert queue_stats(system).lag == 0

@@ -5,51 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from reference.core.clock import FakeClock
 from reference.core.errors import Conflict
-from reference.feed.feeds import BOTTOM, FEED_SHAPES, feed_key
+from reference.feed.feeds import FEED_SHAPES
 from reference.feed.model import FOLLOW_BACKFILL_POSTS, PostId
-from reference.feed.system import NewsFeedSystem
 from reference.storage import Store
-
-MODES = ("push", "pull", "hybrid")
-
-
-def feed_system(store: Store, **options: object) -> NewsFeedSystem:
-    return NewsFeedSystem.create(store, seed=1, **options)  # type: ignore[arg-type]
-
-
-def add_users(system: NewsFeedSystem, *names: str) -> None:
-    for name in names:
-        system.register_user(name, name=name.title())
-
-
-def post(system: NewsFeedSystem, author: str) -> PostId:
-    clock = system.clock
-    assert isinstance(clock, FakeClock)
-    clock.advance(1.0)
-    return system.publish(author, f"{author} at {clock.now():.0f}").post_id
-
-
-def scroll(system: NewsFeedSystem, user: str, *, limit: int = 30) -> list[PostId]:
-    shown: list[PostId] = []
-    before: PostId | None = None
-    while True:
-        page = system.feed(user, before=before, limit=limit)
-        shown += page.post_ids
-        if page.next_cursor is None:
-            return shown
-        before = page.next_cursor
-
-
-def cached(system: NewsFeedSystem, user: str) -> list[PostId]:
-    """The post ids ``user``'s feed holds in the feed cache, as stored."""
-    key = feed_key(user)
-    if system.feeds.shape == "sorted":
-        held = system.store.id_timeline.newest(key, limit=10_000)
-    else:
-        held = [int(entry) for entry in system.store.lists.range(key, 0, -1)]
-    return [i for i in held if i != BOTTOM]  # the bottom mark of a rebuilt feed aside
+from tests.feed.feed_helpers import MODES, add_users, cached, feed_system, post, scroll
 
 
 def newest_first(ids: list[PostId]) -> list[PostId]:
@@ -218,8 +178,6 @@ def test_a_blocked_pair_cannot_follow_again_either_way_and_the_refusal_changes_n
     assert system.graph.statistics() == graph
     assert {user: cached(system, user) for user in ("ada", "bob")} == feeds
     assert {user: scroll(system, user) for user in ("ada", "bob")} == pages
-
-
 
 
 @pytest.mark.parametrize("shape", [

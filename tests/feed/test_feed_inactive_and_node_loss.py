@@ -5,55 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from reference.core.clock import FakeClock
-from reference.feed.feeds import BOTTOM, FEED_SHAPES, feed_key
-from reference.feed.model import ACTIVE_WINDOW_S, PostId
-from reference.feed.system import FEED_NODES, NewsFeedSystem
+from reference.feed.feeds import FEED_SHAPES, feed_key
+from reference.feed.model import ACTIVE_WINDOW_S
+from reference.feed.system import FEED_NODES
 from reference.storage import Store
-
-MODES = ("push", "pull", "hybrid")
-
-
-def feed_system(store: Store, **options: object) -> NewsFeedSystem:
-    return NewsFeedSystem.create(store, seed=1, **options)  # type: ignore[arg-type]
-
-
-def add_users(system: NewsFeedSystem, *names: str) -> None:
-    for name in names:
-        system.register_user(name, name=name.title())
-
-
-def fake_clock(system: NewsFeedSystem) -> FakeClock:
-    clock = system.clock
-    assert isinstance(clock, FakeClock)
-    return clock
-
-
-def post(system: NewsFeedSystem, author: str) -> PostId:
-    clock = fake_clock(system)
-    clock.advance(1.0)
-    return system.publish(author, f"{author} at {clock.now():.0f}").post_id
-
-
-def scroll(system: NewsFeedSystem, user: str, *, limit: int = 30) -> list[PostId]:
-    shown: list[PostId] = []
-    before: PostId | None = None
-    while True:
-        page = system.feed(user, before=before, limit=limit)
-        shown += page.post_ids
-        if page.next_cursor is None:
-            return shown
-        before = page.next_cursor
-
-
-def cached(system: NewsFeedSystem, user: str) -> list[PostId]:
-    key = feed_key(user)
-    if system.feeds.shape == "sorted":
-        held = system.store.id_timeline.newest(key, limit=10_000)
-    else:
-        held = [int(entry) for entry in system.store.lists.range(key, 0, -1)]
-    return [i for i in held if i != BOTTOM]  # the bottom mark of a rebuilt feed aside
-
+from tests.feed.feed_helpers import MODES, add_users, cached, fake_clock, feed_system, post, scroll
 
 # ── inactive users ───────────────────────────────────────────────────────────────────────
 

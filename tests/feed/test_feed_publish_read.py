@@ -6,41 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from reference.core.clock import FakeClock
 from reference.feed.feeds import BOTTOM, FEED_SHAPES, feed_key
 from reference.feed.model import FEED_MAX_ENTRIES, PostId
 from reference.feed.system import NewsFeedSystem
 from reference.storage import Store
-
-MODES = ("push", "pull", "hybrid")
-
-
-def feed_system(store: Store, **options: object) -> NewsFeedSystem:
-    return NewsFeedSystem.create(store, seed=1, **options)  # type: ignore[arg-type]
-
-
-def add_users(system: NewsFeedSystem, *names: str) -> None:
-    for name in names:
-        system.register_user(name, name=name.title())
-
-
-def post(system: NewsFeedSystem, author: str, text: str | None = None) -> PostId:
-    clock = system.clock
-    assert isinstance(clock, FakeClock)
-    clock.advance(1.0)
-    return system.publish(author, text or f"{author} at {clock.now():.0f}").post_id
-
-
-def scroll(system: NewsFeedSystem, user: str, *, limit: int) -> list[PostId]:
-    """Every post of ``user``'s feed, page by page from the top."""
-    shown: list[PostId] = []
-    before: PostId | None = None
-    while True:
-        page = system.feed(user, before=before, limit=limit)
-        shown += page.post_ids
-        if page.next_cursor is None:
-            return shown
-        before = page.next_cursor
+from tests.feed.feed_helpers import MODES, add_users, feed_system, post, scroll
 
 
 def cached_size(system: NewsFeedSystem, user: str) -> int:
