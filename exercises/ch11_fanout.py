@@ -92,8 +92,10 @@ class FanoutWorker:
         :class:`FanoutTask` as JSON, ``deliveries``: 1 the first time), ``ack(FANOUT_QUEUE,
         FANOUT_GROUP, message_id)`` marks one done.
     graph : Followers
-        The social graph (through its cache): ``is_following(follower, followee)`` and
-        ``is_muted(user, other)``.
+        The social graph (through its cache): ``audience(author, candidates)`` is the list of
+        those candidates who follow ``author`` and have not muted them, in order (one query
+        for a whole chunk); ``is_following(follower, followee)`` and ``is_muted(user,
+        other)`` ask the same one pair at a time.
     users : UserStore
         Activity: ``active_among(user_ids)`` is the set of those active in the last 30 days.
     feeds : FeedCache

@@ -159,9 +159,9 @@ def poll(worker: Any) -> int:
 # ----------------------------------------------------------------------- fanout-worker-basics
 
 BASICS_HINT = (
-    "consume up to batch tasks; skip a deleted post; keep followers with "
-    "graph.is_following and not graph.is_muted, then users.active_among; one feeds.push "
-    "per task; ack (unless crash_plan.should_crash(AFTER_PUSH, str(post_id)))"
+    "consume up to batch tasks; skip a deleted post; keep graph.audience(author, followers) "
+    "(who still follows, unmuted: one query per chunk), then users.active_among; one "
+    "feeds.push per task; ack (unless crash_plan.should_crash(AFTER_PUSH, str(post_id)))"
 )
 
 
