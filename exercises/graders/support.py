@@ -16,11 +16,14 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from typing import overload
+
 from hypothesis import HealthCheck, Phase, settings
 
 from reference.core.clock import FakeClock
 
-__all__ = ["GRADER_SETTINGS", "IDLE_READS_LIMIT", "GuardedClock"]
+__all__ = ["GRADER_SETTINGS", "IDLE_READS_LIMIT", "CountingIds", "GuardedClock"]
 
 GRADER_SETTINGS = settings(
     max_examples=40,
@@ -90,3 +93,40 @@ class GuardedClock(FakeClock):
     def set_to_ms(self, ms: int) -> None:
         """Jump to the start of Unix millisecond ``ms`` (backwards included)."""
         self.set_to(ms / 1000)
+
+
+class CountingIds(Sequence[int]):
+    """A newest-first list of ``length`` ids, ``top, top - step, ...``, made up on demand;
+    ``reads`` counts every id handed out, by iteration or by index (a grader's proof that a
+    merge or a page read lazily).
+
+    >>> ids = CountingIds(top=100, step=2, length=1_000_000)
+    >>> ids[:3], ids[-1], ids.reads
+    ([100, 98, 96], -1999898, 4)
+    """
+
+    def __init__(self, top: int, step: int, length: int) -> None:
+        self.top, self.step, self.length = top, step, length
+        self.reads = 0
+
+    def __len__(self) -> int:
+        return self.length
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.length))]
+        if index < 0:
+            index += self.length
+        if not 0 <= index < self.length:
+            raise IndexError(index)
+        self.reads += 1
+        return self.top - index * self.step
+
+    def __iter__(self) -> Iterator[int]:
+        for index in range(self.length):
+            self.reads += 1
+            yield self.top - index * self.step

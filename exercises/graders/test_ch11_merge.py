@@ -8,14 +8,13 @@ up on demand and counted as they are read (by iteration or by index).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exercises.graders.support import GRADER_SETTINGS
+from exercises.graders.support import GRADER_SETTINGS, CountingIds
 
 SOLUTION = {"merge_newest": "reference.feed.read:merge_newest"}
 
@@ -122,41 +121,10 @@ def test_lists_may_be_any_sequence_and_any_iterable_of_them(
 # ---------------------------------------------------------------------------- feed-merge-lazy
 
 
-class CountingIds(Sequence[int]):
-    """A newest-first list of ``length`` ids, ``top, top - step, ...``, made up on demand;
-    ``reads`` counts every id handed out, by iteration or by index."""
-
-    def __init__(self, top: int, step: int, length: int = MILLION) -> None:
-        self.top, self.step, self.length = top, step, length
-        self.reads = 0
-
-    def __len__(self) -> int:
-        return self.length
-
-    @overload
-    def __getitem__(self, index: int) -> int: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[int]: ...
-    def __getitem__(self, index: int | slice) -> int | list[int]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self.length))]
-        if index < 0:
-            index += self.length
-        if not 0 <= index < self.length:
-            raise IndexError(index)
-        self.reads += 1
-        return self.top - index * self.step
-
-    def __iter__(self) -> Iterator[int]:
-        for index in range(self.length):
-            self.reads += 1
-            yield self.top - index * self.step
-
-
 def long_lists() -> list[CountingIds]:
     """Three followees with a million posts each; ids interleave (3 apart, offset by 1)."""
-    return [CountingIds(10 * MILLION, 3), CountingIds(10 * MILLION - 1, 3),
-            CountingIds(10 * MILLION - 2, 3)]
+    return [CountingIds(10 * MILLION, 3, MILLION), CountingIds(10 * MILLION - 1, 3, MILLION),
+            CountingIds(10 * MILLION - 2, 3, MILLION)]
 
 
 LAZY_HINT = (
